@@ -1,0 +1,100 @@
+/*
+ * Copyright (C) Imprest
+ *
+ * nginx-free core shared by the module, imprestctl, the unit tests and the
+ * fuzzers: token format, digests, identifiers.  Depends on libc and
+ * OpenSSL only.
+ */
+
+#ifndef _NGX_HTTP_IMPREST_CORE_H_INCLUDED_
+#define _NGX_HTTP_IMPREST_CORE_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+/*
+ * Token layout: "imp_" TYPE "_" BODY CHECK
+ *   TYPE  two letters: "at" access token, "rt" refresh token,
+ *         "ac" authorization code, "cs" client secret
+ *   BODY  43 base64url chars = 32 bytes (256 bits) from RAND_bytes
+ *   CHECK 6 base64url chars = first 4 bytes of SHA-256("imp_" TYPE "_" BODY)
+ * Total length 7 + 43 + 6 = 56.  Every character is in RFC 6750's b64token
+ * set and in the RFC 6749 A.11-A.17 VSCHAR set.
+ */
+
+#define NGX_HTTP_IMPREST_TOKEN_LEN          56
+#define NGX_HTTP_IMPREST_TOKEN_PREFIX_LEN   7
+#define NGX_HTTP_IMPREST_TOKEN_RANDOM_BYTES 32
+
+#define NGX_HTTP_IMPREST_TOKEN_AT  "at"
+#define NGX_HTTP_IMPREST_TOKEN_RT  "rt"
+#define NGX_HTTP_IMPREST_TOKEN_AC  "ac"
+#define NGX_HTTP_IMPREST_TOKEN_CS  "cs"
+
+/* hex SHA-256: 64 chars, no terminating NUL counted */
+#define NGX_HTTP_IMPREST_DIGEST_HEX_LEN     64
+
+#define NGX_HTTP_IMPREST_UUID_LEN           36
+
+
+/*
+ * Writes a new token of the given two-letter type into out (at least
+ * NGX_HTTP_IMPREST_TOKEN_LEN bytes, not NUL-terminated).
+ * Returns 0, or -1 when RAND_bytes fails.
+ */
+int ngx_http_imprest_token_generate(const char *type, unsigned char *out);
+
+/*
+ * Checks the shape and checksum of a token of the expected type without
+ * any I/O.  Returns 1 when well-formed, 0 otherwise.
+ */
+int ngx_http_imprest_token_check(const char *type, const unsigned char *tok,
+    size_t len);
+
+/*
+ * Lower-case hex SHA-256 of data into out (64 bytes, not NUL-terminated).
+ * Returns 0, or -1 when OpenSSL fails.
+ */
+int ngx_http_imprest_digest_hex(const unsigned char *data, size_t len,
+    unsigned char *out);
+
+/*
+ * RFC 6750 2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" /
+ * "/" ) *"=".  Returns 1 when s is one.
+ */
+int ngx_http_imprest_is_b64token(const unsigned char *s, size_t len);
+
+/*
+ * UUID in 8-4-4-4-12 hex form (either case, no braces, no urn: prefix).
+ * On success writes the lower-case form into out (36 bytes) and returns 1.
+ */
+int ngx_http_imprest_uuid_canonical(const unsigned char *s, size_t len,
+    unsigned char *out);
+
+/*
+ * RFC 6749 3.3: is the scope token want (wlen bytes) one of the
+ * space-delimited, case-sensitive tokens of list?  Returns 1 or 0.
+ */
+int ngx_http_imprest_scope_has(const unsigned char *list, size_t len,
+    const unsigned char *want, size_t wlen);
+
+/*
+ * Identifiers of users and clients used inside Redis key names:
+ * 1 to 128 of [A-Za-z0-9._@-].  Returns 1 when valid.
+ */
+int ngx_http_imprest_id_valid(const unsigned char *s, size_t len);
+
+/*
+ * Constant-time comparison of two equal-length buffers: 1 when equal.
+ */
+int ngx_http_imprest_const_eq(const unsigned char *a, const unsigned char *b,
+    size_t len);
+
+/* base64url without padding; returns the encoded length */
+size_t ngx_http_imprest_base64url_encode(const unsigned char *src, size_t len,
+    unsigned char *dst);
+
+
+#endif /* _NGX_HTTP_IMPREST_CORE_H_INCLUDED_ */
