@@ -1,0 +1,59 @@
+# Imprest gateway: build, test, demo, benchmark.
+#   make test   installs missing Debian packages, builds, runs every test
+#   make demo   runs the gateway on a private Redis with the demo config
+
+SHELL      := /bin/bash
+REPO       := $(CURDIR)
+BUILD      := $(REPO)/build
+NGX_DEV    := $(BUILD)/nginx-dev
+MODULE     := $(NGX_DEV)/objs/ngx_http_imprest_module.so
+NGINX      ?= /usr/sbin/nginx
+CC         ?= cc
+CFLAGS_CORE = -O2 -g -Wall -Wextra -Wpointer-arith -Wno-unused-parameter \
+              -Werror -std=gnu99 -D_GNU_SOURCE
+CORE_SRCS  := src/ngx_http_imprest_core.c
+CORE_HDRS  := src/ngx_http_imprest_core.h
+MODULE_SRCS := config ngx_http_imprest_module.c $(wildcard src/*.c src/*.h)
+
+.PHONY: all deps module imprestctl unit test test-nginx asan demo bench clean
+
+all: module imprestctl
+
+deps:
+	@sh tools/install-deps.sh
+
+# Build the dynamic module against Debian's nginx-dev tree, with the
+# same configure flags as the packaged nginx (binary compatibility).
+$(MODULE): $(MODULE_SRCS)
+	@rm -rf $(NGX_DEV) && mkdir -p $(BUILD)
+	@cp -r /usr/share/nginx/src $(NGX_DEV)
+	@cd $(NGX_DEV) && source ./conf_flags && \
+	  ./configure "$${NGX_CONF_FLAGS[@]}" \
+	    --with-cc-opt="-Werror -g" \
+	    --add-dynamic-module=$(REPO) > $(BUILD)/configure.log 2>&1 \
+	  || { tail -30 $(BUILD)/configure.log; exit 1; }
+	@$(MAKE) -s -C $(NGX_DEV) -f objs/Makefile modules
+
+module: deps $(MODULE)
+
+$(BUILD)/imprestctl: tools/imprestctl.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_CORE) -Isrc -o $@ tools/imprestctl.c $(CORE_SRCS) \
+	  -lhiredis -ljansson -lcrypto
+
+imprestctl: deps $(BUILD)/imprestctl
+
+$(BUILD)/unit-core: t/unit/test_core.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_CORE) -fsanitize=address,undefined -Isrc -o $@ \
+	  t/unit/test_core.c $(CORE_SRCS) -lcrypto
+
+unit: deps $(BUILD)/unit-core
+	$(BUILD)/unit-core
+
+# The README's test command.
+test: deps module imprestctl unit
+	@tools/run-tests.sh
+
+clean:
+	rm -rf $(BUILD) t/servroot*
