@@ -33,6 +33,9 @@
 #define NGX_HTTP_IMPREST_TOKEN_AC  "ac"
 #define NGX_HTTP_IMPREST_TOKEN_CS  "cs"
 
+/* raw SHA-256: 32 bytes */
+#define NGX_HTTP_IMPREST_DIGEST_LEN         32
+
 /* hex SHA-256: 64 chars, no terminating NUL counted */
 #define NGX_HTTP_IMPREST_DIGEST_HEX_LEN     64
 
@@ -42,7 +45,8 @@
 /*
  * Writes a new token of the given two-letter type into out (at least
  * NGX_HTTP_IMPREST_TOKEN_LEN bytes, not NUL-terminated).
- * Returns 0, or -1 when RAND_bytes fails.
+ * Returns 0, or -1 when type is not two lower-case letters or RAND_bytes
+ * fails.
  */
 int ngx_http_imprest_token_generate(const char *type, unsigned char *out);
 
@@ -52,6 +56,14 @@ int ngx_http_imprest_token_generate(const char *type, unsigned char *out);
  */
 int ngx_http_imprest_token_check(const char *type, const unsigned char *tok,
     size_t len);
+
+/*
+ * Raw SHA-256 of data into out (NGX_HTTP_IMPREST_DIGEST_LEN bytes), for
+ * example for the RFC 7636 S256 code challenge.  Returns 0, or -1 when
+ * OpenSSL fails.
+ */
+int ngx_http_imprest_digest(const unsigned char *data, size_t len,
+    unsigned char *out);
 
 /*
  * Lower-case hex SHA-256 of data into out (64 bytes, not NUL-terminated).
@@ -72,6 +84,13 @@ int ngx_http_imprest_is_b64token(const unsigned char *s, size_t len);
  */
 int ngx_http_imprest_uuid_canonical(const unsigned char *s, size_t len,
     unsigned char *out);
+
+/*
+ * A random (version 4, RFC 9562 5.4) UUID in lower-case 8-4-4-4-12 form
+ * into out (36 bytes, not NUL-terminated).  Returns 0, or -1 when
+ * RAND_bytes fails.
+ */
+int ngx_http_imprest_uuid_v4(unsigned char *out);
 
 /*
  * RFC 6749 3.3: is the scope token want (wlen bytes) one of the
@@ -95,6 +114,16 @@ int ngx_http_imprest_const_eq(const unsigned char *a, const unsigned char *b,
 /* base64url without padding; returns the encoded length */
 size_t ngx_http_imprest_base64url_encode(const unsigned char *src, size_t len,
     unsigned char *dst);
+
+/*
+ * base64url without padding (RFC 4648, 5) into dst (at least len * 3 / 4
+ * bytes); *dlen gets the decoded length.  Rejects any character outside
+ * the alphabet, "=", a length of 4n + 1 and non-zero unused bits in the
+ * last character (RFC 4648, 3.5), so each byte string has one encoding.
+ * Returns 0 or -1.
+ */
+int ngx_http_imprest_base64url_decode(const unsigned char *src, size_t len,
+    unsigned char *dst, size_t *dlen);
 
 
 #endif /* _NGX_HTTP_IMPREST_CORE_H_INCLUDED_ */
