@@ -1,0 +1,500 @@
+/*
+ * Copyright (C) Imprest
+ *
+ * ngx_http_imprest_module: OAuth 2.0 gate and authorization server for
+ * Imprest's API.  This file holds only the module: directives, conf
+ * create/merge, postconfiguration and worker init/exit.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_imprest_module.h"
+#include "ngx_http_imprest_redis.h"
+#include "ngx_http_imprest_script.h"
+#include "ngx_http_imprest_gate.h"
+#include "ngx_http_imprest_orgs.h"
+
+
+static ngx_int_t ngx_http_imprest_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_imprest_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_imprest_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_imprest_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_imprest_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_imprest_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_imprest_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_imprest_realm(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_imprest_strip_header(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_imprest_organizations(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_imprest_require_scope(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_imprest_init_process(ngx_cycle_t *cycle);
+static void ngx_http_imprest_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_post_handler_pt  ngx_http_imprest_realm_p =
+    ngx_http_imprest_realm;
+
+
+static ngx_command_t  ngx_http_imprest_commands[] = {
+
+    { ngx_string("imprest_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_imprest_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("imprest_gate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_imprest_loc_conf_t, gate),
+      NULL },
+
+    { ngx_string("imprest_require_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_imprest_require_scope,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("imprest_require_org"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_imprest_loc_conf_t, require_org),
+      NULL },
+
+    { ngx_string("imprest_realm"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_imprest_loc_conf_t, realm),
+      &ngx_http_imprest_realm_p },
+
+    { ngx_string("imprest_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_imprest_loc_conf_t, audience),
+      NULL },
+
+    { ngx_string("imprest_identity_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_imprest_loc_conf_t, identity_headers),
+      NULL },
+
+    { ngx_string("imprest_strip_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_imprest_strip_header,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("imprest_retry_after"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_imprest_loc_conf_t, retry_after),
+      NULL },
+
+    { ngx_string("imprest_organizations"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_imprest_organizations,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_imprest_module_ctx = {
+    ngx_http_imprest_preconfiguration,     /* preconfiguration */
+    ngx_http_imprest_postconfiguration,    /* postconfiguration */
+
+    ngx_http_imprest_create_main_conf,     /* create main configuration */
+    ngx_http_imprest_init_main_conf,       /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_imprest_create_loc_conf,      /* create location configuration */
+    ngx_http_imprest_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_imprest_module = {
+    NGX_MODULE_V1,
+    &ngx_http_imprest_module_ctx,          /* module context */
+    ngx_http_imprest_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_imprest_init_process,         /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_imprest_exit_process,         /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_imprest_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_imprest_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt           *h;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_http_imprest_main_conf_t  *imcf;
+
+    imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_imprest_module);
+
+    if (!imcf->used) {
+        return NGX_OK;
+    }
+
+    if (!imcf->redis_set) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "imprest_gate and imprest_organizations need "
+                           "\"imprest_redis\" in the http block");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_imprest_script_init(cf->log, &ngx_http_imprest_script_token)
+        != NGX_OK
+        || ngx_http_imprest_redis_add_script(cf, &imcf->redis,
+                                             &ngx_http_imprest_script_token)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_imprest_gate_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_imprest_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_imprest_main_conf_t  *imcf;
+
+    imcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_imprest_main_conf_t));
+    if (imcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     imcf->redis.host = NULL;
+     *     imcf->redis.unix_path = NULL;
+     *     imcf->redis.user = { 0, NULL };
+     *     imcf->redis.password = { 0, NULL };
+     *     imcf->redis.nscripts = 0;
+     */
+
+    imcf->redis.db = NGX_CONF_UNSET;
+    imcf->redis.timeout = NGX_CONF_UNSET_MSEC;
+    imcf->redis.connect_timeout = NGX_CONF_UNSET_MSEC;
+    imcf->redis.retry = NGX_CONF_UNSET_MSEC;
+    imcf->redis.max_reply = NGX_CONF_UNSET_SIZE;
+    imcf->redis.prefix.len = NGX_CONF_UNSET_SIZE;
+
+    return imcf;
+}
+
+
+static char *
+ngx_http_imprest_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_imprest_main_conf_t  *imcf = conf;
+
+    ngx_conf_init_value(imcf->redis.db, 0);
+    ngx_conf_init_msec_value(imcf->redis.timeout, 500);
+    ngx_conf_init_msec_value(imcf->redis.connect_timeout, 1000);
+    ngx_conf_init_msec_value(imcf->redis.retry, 1000);
+    ngx_conf_init_size_value(imcf->redis.max_reply, 1024 * 1024);
+
+    if (imcf->redis.prefix.len == NGX_CONF_UNSET_SIZE) {
+        ngx_str_set(&imcf->redis.prefix, "imprest:");
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_imprest_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_imprest_loc_conf_t  *ilcf;
+
+    ilcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_imprest_loc_conf_t));
+    if (ilcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     ilcf->realm = { 0, NULL };
+     *     ilcf->audience = { 0, NULL };
+     *     ilcf->organizations = 0;
+     */
+
+    ilcf->gate = NGX_CONF_UNSET;
+    ilcf->scope = NGX_CONF_UNSET_PTR;
+    ilcf->require_org = NGX_CONF_UNSET;
+    ilcf->identity_headers = NGX_CONF_UNSET;
+    ilcf->strip_headers = NGX_CONF_UNSET_PTR;
+    ilcf->retry_after = NGX_CONF_UNSET;
+
+    return ilcf;
+}
+
+
+static char *
+ngx_http_imprest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_imprest_loc_conf_t *prev = parent;
+    ngx_http_imprest_loc_conf_t *conf = child;
+
+    ngx_http_imprest_main_conf_t  *imcf;
+
+    ngx_conf_merge_value(conf->gate, prev->gate, 0);
+    ngx_conf_merge_ptr_value(conf->scope, prev->scope, NULL);
+    ngx_conf_merge_value(conf->require_org, prev->require_org, 1);
+    ngx_conf_merge_str_value(conf->realm, prev->realm, "imprest");
+    ngx_conf_merge_str_value(conf->audience, prev->audience, "");
+    ngx_conf_merge_value(conf->identity_headers, prev->identity_headers, 1);
+    ngx_conf_merge_ptr_value(conf->strip_headers, prev->strip_headers, NULL);
+    ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 1);
+
+    if (conf->gate || conf->organizations) {
+        imcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_imprest_module);
+        imcf->used = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_imprest_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_imprest_main_conf_t  *imcf = conf;
+
+    if (imcf->redis_set) {
+        return "is duplicate";
+    }
+
+    imcf->redis_set = 1;
+
+    return ngx_http_imprest_redis_parse(cf, &imcf->redis, cf->args->elts,
+                                        cf->args->nelts);
+}
+
+
+/* the realm is sent inside a quoted-string (RFC 9110 11.6.1) */
+
+static char *
+ngx_http_imprest_realm(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *realm = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < realm->len; i++) {
+        if (realm->data[i] < 0x20 || realm->data[i] == 0x7f
+            || realm->data[i] == '"' || realm->data[i] == '\\')
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "imprest_realm \"%V\" contains a quote, "
+                               "backslash or control character", realm);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_imprest_strip_header(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_imprest_loc_conf_t *ilcf = conf;
+
+    u_char       ch;
+    ngx_str_t   *value, *s;
+    ngx_uint_t   i, j;
+
+    if (ilcf->strip_headers == NGX_CONF_UNSET_PTR) {
+        ilcf->strip_headers = ngx_array_create(cf->pool, 4,
+                                               sizeof(ngx_str_t));
+        if (ilcf->strip_headers == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        for (j = 0; j < value[i].len; j++) {
+            ch = ngx_tolower(value[i].data[j]);
+
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')
+                  || ch == '-' || ch == '_'))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "imprest_strip_header: invalid header "
+                                   "name \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        if (value[i].len == 0) {
+            return "has an empty header name";
+        }
+
+        s = ngx_array_push(ilcf->strip_headers);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * RFC 6749 3.3: scope-token = 1*NQCHAR.  A constant value is checked
+ * here; one built from variables is used as it evaluates.
+ */
+
+static char *
+ngx_http_imprest_require_scope(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_imprest_loc_conf_t *ilcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (ilcf->scope != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* "" clears an inherited requirement */
+    if (value[1].len == 0) {
+        ilcf->scope = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strlchr(value[1].data, value[1].data + value[1].len, '$')
+        == NULL)
+    {
+        for (i = 0; i < value[1].len; i++) {
+            if (value[1].data[i] != ' '
+                && (value[1].data[i] < 0x21 || value[1].data[i] > 0x7e
+                    || value[1].data[i] == '"' || value[1].data[i] == '\\'))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "imprest_require_scope: invalid scope "
+                                   "\"%V\"", &value[1]);
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
+
+    ilcf->scope = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (ilcf->scope == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = ilcf->scope;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_imprest_organizations(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_imprest_loc_conf_t *ilcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (ilcf->organizations) {
+        return "is duplicate";
+    }
+
+    ilcf->organizations = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_imprest_orgs_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_imprest_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_imprest_main_conf_t  *imcf;
+
+    imcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_imprest_module);
+
+    if (imcf == NULL || !imcf->used || !imcf->redis_set) {
+        return NGX_OK;
+    }
+
+    return ngx_http_imprest_redis_init_worker(cycle, &imcf->redis);
+}
+
+
+static void
+ngx_http_imprest_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_imprest_redis_exit_worker();
+}

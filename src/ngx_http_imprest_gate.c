@@ -1,0 +1,946 @@
+/*
+ * Copyright (C) Imprest
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_imprest_module.h"
+#include "ngx_http_imprest_core.h"
+#include "ngx_http_imprest_gate.h"
+#include "ngx_http_imprest_response.h"
+#include "ngx_http_imprest_script.h"
+
+
+typedef struct {
+    ngx_http_imprest_ctx_t     *ctx;
+    ngx_http_event_handler_pt   done;
+    u_char                      mode;
+} ngx_http_imprest_lookup_t;
+
+
+static void ngx_http_imprest_ctx_marker(void *data);
+static ngx_http_imprest_outcome_e ngx_http_imprest_read_org(
+    ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx);
+static void ngx_http_imprest_lookup_reply(ngx_http_request_t *r, void *data,
+    redisReply *reply);
+static ngx_int_t ngx_http_imprest_copy_reply(ngx_http_request_t *r,
+    ngx_http_imprest_ctx_t *ctx, redisReply *reply, u_char mode);
+static ngx_int_t ngx_http_imprest_copy_str(ngx_http_request_t *r,
+    redisReply *e, ngx_str_t *dst);
+static void ngx_http_imprest_gate_resume(ngx_http_request_t *r);
+static ngx_int_t ngx_http_imprest_set_headers(ngx_http_request_t *r,
+    ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_loc_conf_t *ilcf);
+static ngx_uint_t ngx_http_imprest_header_is(ngx_str_t *key,
+    const char *name, size_t len, ngx_uint_t prefix);
+static ngx_int_t ngx_http_imprest_push_header(ngx_http_request_t *r,
+    ngx_list_t *list, const char *name, ngx_str_t *value);
+static ngx_int_t ngx_http_imprest_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_str_t  ngx_http_imprest_outcome_names[] = {
+    ngx_null_string,
+    ngx_string("ok"),
+    ngx_string("no_token"),
+    ngx_string("invalid_request"),
+    ngx_string("invalid_token"),
+    ngx_string("insufficient_scope"),
+    ngx_string("org_forbidden"),
+    ngx_string("redis_unavailable")
+};
+
+
+#define NGX_HTTP_IMPREST_VAR_USER    0
+#define NGX_HTTP_IMPREST_VAR_CLIENT  1
+#define NGX_HTTP_IMPREST_VAR_ORG     2
+#define NGX_HTTP_IMPREST_VAR_SCOPE   3
+#define NGX_HTTP_IMPREST_VAR_STATUS  4
+
+
+static ngx_http_variable_t  ngx_http_imprest_vars[] = {
+
+    { ngx_string("imprest_user_id"), NULL, ngx_http_imprest_variable,
+      NGX_HTTP_IMPREST_VAR_USER, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("imprest_client_id"), NULL, ngx_http_imprest_variable,
+      NGX_HTTP_IMPREST_VAR_CLIENT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("imprest_org_id"), NULL, ngx_http_imprest_variable,
+      NGX_HTTP_IMPREST_VAR_ORG, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("imprest_scope"), NULL, ngx_http_imprest_variable,
+      NGX_HTTP_IMPREST_VAR_SCOPE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("imprest_status"), NULL, ngx_http_imprest_variable,
+      NGX_HTTP_IMPREST_VAR_STATUS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_imprest_gate_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_uint_t                     lookup;
+    ngx_http_imprest_ctx_t        *ctx;
+    ngx_http_imprest_loc_conf_t   *ilcf;
+    ngx_http_imprest_main_conf_t  *imcf;
+
+    ilcf = ngx_http_get_module_loc_conf(r, ngx_http_imprest_module);
+
+    if (!ilcf->gate) {
+        return NGX_DECLINED;
+    }
+
+    imcf = ngx_http_get_module_main_conf(r, ngx_http_imprest_module);
+
+    ctx = ngx_http_imprest_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->waiting) {
+        return NGX_AGAIN;
+    }
+
+    lookup = 0;
+
+    if (ctx->token_key.len == 0) {
+        ctx->outcome = ngx_http_imprest_read_token(r, ctx, imcf);
+
+        if (ctx->outcome == NGX_HTTP_IMPREST_OK && ilcf->require_org) {
+            ctx->outcome = ngx_http_imprest_read_org(r, ctx);
+        }
+
+        if (ctx->outcome != NGX_HTTP_IMPREST_OK) {
+            goto answer;
+        }
+
+        lookup = 1;
+
+    } else if (ilcf->require_org && ctx->org_id.len == 0) {
+        /* an internal redirect from a location that did not need one */
+        ctx->outcome = ngx_http_imprest_read_org(r, ctx);
+        if (ctx->outcome != NGX_HTTP_IMPREST_OK) {
+            goto answer;
+        }
+
+        lookup = 1;
+
+    } else if (!ctx->looked_up) {
+        lookup = 1;
+    }
+
+    if (lookup) {
+        rc = ngx_http_imprest_lookup(r, ctx, imcf, 'g',
+                                     ngx_http_imprest_gate_resume);
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+    }
+
+    ctx->outcome = ngx_http_imprest_decide(r, ctx, ilcf, ilcf->require_org);
+
+    if (ctx->outcome == NGX_HTTP_IMPREST_OK) {
+
+        if (ngx_http_imprest_set_headers(r, ctx, ilcf) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+answer:
+
+    rc = ngx_http_imprest_send_outcome(r, ctx, ilcf);
+
+    /* the access phase would treat NGX_OK as "allowed": finalize here */
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_imprest_ctx_marker(void *data)
+{
+    /* identifies the ctx among the pool cleanups; nothing to release */
+}
+
+
+ngx_http_imprest_ctx_t *
+ngx_http_imprest_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_imprest_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+    if (ctx) {
+        return ctx;
+    }
+
+    /* internal redirects clear r->ctx but keep the pool */
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_imprest_ctx_marker) {
+            ctx = cln->data;
+            if (ctx->waiting) {
+                continue;
+            }
+
+            ngx_http_set_ctx(r, ctx, ngx_http_imprest_module);
+            return ctx;
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_imprest_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_imprest_ctx_t));
+    cln->handler = ngx_http_imprest_ctx_marker;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_imprest_module);
+
+    return ctx;
+}
+
+
+ngx_http_imprest_outcome_e
+ngx_http_imprest_read_token(ngx_http_request_t *r,
+    ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_main_conf_t *imcf)
+{
+    u_char           *p, *last, *key;
+    ngx_str_t         arg, *prefix;
+    ngx_table_elt_t  *h;
+
+    h = r->headers_in.authorization;
+
+    if (h == NULL) {
+        /* RFC 6750 2.3, RFC 9700 4.3.2: URI tokens are not accepted */
+        if (ngx_http_arg(r, (u_char *) "access_token", 12, &arg) == NGX_OK) {
+            ctx->description = "tokens in the URI are not accepted";
+
+        } else {
+            ctx->description = "a bearer token is required";
+        }
+
+        return NGX_HTTP_IMPREST_NO_TOKEN;
+    }
+
+    p = h->value.data;
+    last = p + h->value.len;
+
+    /*
+     * RFC 6750 2.1: credentials = "Bearer" 1*SP b64token; the scheme is
+     * case-insensitive (RFC 9110 11.1).  Another scheme is "no token".
+     */
+    if (last - p < 6 || ngx_strncasecmp(p, (u_char *) "bearer", 6) != 0
+        || (last - p > 6 && p[6] != ' ' && p[6] != '\t'))
+    {
+        ctx->description = "a bearer token is required";
+        return NGX_HTTP_IMPREST_NO_TOKEN;
+    }
+
+    p += 6;
+
+    if (p == last || *p != ' ') {
+        ctx->description = "malformed Authorization header";
+        return NGX_HTTP_IMPREST_INVALID_TOKEN;
+    }
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    /* RFC 6750 2: one method only */
+    if (ngx_http_arg(r, (u_char *) "access_token", 12, &arg) == NGX_OK) {
+        ctx->description = "more than one method used to send the token";
+        return NGX_HTTP_IMPREST_INVALID_REQUEST;
+    }
+
+    /*
+     * The shape and checksum are verified before Redis is asked, so a
+     * malformed or mistyped token never costs a round trip.
+     */
+    if (!ngx_http_imprest_is_b64token(p, last - p)
+        || !ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_AT, p,
+                                         last - p))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "imprest: malformed bearer token (%uz bytes)",
+                      (size_t) (last - p));
+        ctx->description = "malformed token";
+        return NGX_HTTP_IMPREST_INVALID_TOKEN;
+    }
+
+    prefix = &imcf->redis.prefix;
+
+    key = ngx_pnalloc(r->pool, prefix->len + 3
+                               + NGX_HTTP_IMPREST_DIGEST_HEX_LEN);
+    if (key == NULL) {
+        ctx->description = "out of memory";
+        return NGX_HTTP_IMPREST_REDIS_UNAVAILABLE;
+    }
+
+    ctx->token_key.data = key;
+    key = ngx_cpymem(key, prefix->data, prefix->len);
+    key = ngx_cpymem(key, "at:", 3);
+
+    if (ngx_http_imprest_digest_hex(p, last - p, key) != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "imprest: SHA-256 failed");
+        ctx->token_key.data = NULL;
+        ctx->description = "internal error";
+        return NGX_HTTP_IMPREST_REDIS_UNAVAILABLE;
+    }
+
+    ctx->token_key.len = prefix->len + 3 + NGX_HTTP_IMPREST_DIGEST_HEX_LEN;
+
+    return NGX_HTTP_IMPREST_OK;
+}
+
+
+static ngx_http_imprest_outcome_e
+ngx_http_imprest_read_org(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx)
+{
+    u_char           *org;
+    ngx_uint_t        i, n;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *found;
+
+    n = 0;
+    found = NULL;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("X-Organization-Id") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Organization-Id",
+                               sizeof("X-Organization-Id") - 1) == 0)
+        {
+            n++;
+            found = &h[i];
+        }
+    }
+
+    if (n == 0) {
+        ctx->description = "the X-Organization-Id header is required";
+        return NGX_HTTP_IMPREST_INVALID_REQUEST;
+    }
+
+    /* never "first wins" or "last wins" */
+    if (n > 1) {
+        ctx->description = "X-Organization-Id must be sent once";
+        return NGX_HTTP_IMPREST_INVALID_REQUEST;
+    }
+
+    org = ngx_pnalloc(r->pool, NGX_HTTP_IMPREST_UUID_LEN);
+    if (org == NULL) {
+        ctx->description = "out of memory";
+        return NGX_HTTP_IMPREST_REDIS_UNAVAILABLE;
+    }
+
+    if (!ngx_http_imprest_uuid_canonical(found->value.data, found->value.len,
+                                         org))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "imprest: X-Organization-Id is not a UUID");
+        ctx->description = "X-Organization-Id must be a UUID";
+        return NGX_HTTP_IMPREST_INVALID_REQUEST;
+    }
+
+    ctx->org_id.data = org;
+    ctx->org_id.len = NGX_HTTP_IMPREST_UUID_LEN;
+
+    return NGX_HTTP_IMPREST_OK;
+}
+
+
+ngx_int_t
+ngx_http_imprest_lookup(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
+    ngx_http_imprest_main_conf_t *imcf, u_char mode,
+    ngx_http_event_handler_pt done)
+{
+    const char                 *argv[5];
+    size_t                      argvlen[5];
+    ngx_http_imprest_lookup_t  *lk;
+
+    lk = ngx_palloc(r->pool, sizeof(ngx_http_imprest_lookup_t));
+    if (lk == NULL) {
+        ctx->unavailable = 1;
+        ctx->looked_up = 1;
+        return NGX_OK;
+    }
+
+    lk->ctx = ctx;
+    lk->done = done;
+    lk->mode = mode;
+
+    argv[0] = "1";
+    argvlen[0] = 1;
+    argv[1] = (char *) ctx->token_key.data;
+    argvlen[1] = ctx->token_key.len;
+    argv[2] = (char *) imcf->redis.prefix.data;
+    argvlen[2] = imcf->redis.prefix.len;
+    argv[3] = (mode == 'g') ? "g" : "o";
+    argvlen[3] = 1;
+    argv[4] = (char *) (ctx->org_id.len ? ctx->org_id.data : (u_char *) "");
+    argvlen[4] = ctx->org_id.len;
+
+    if (ngx_http_imprest_redis_eval(r, &ngx_http_imprest_script_token, 5,
+                                    argv, argvlen,
+                                    ngx_http_imprest_lookup_reply, lk)
+        != NGX_OK)
+    {
+        /* fail closed, at once */
+        ctx->unavailable = 1;
+        ctx->looked_up = 1;
+        return NGX_OK;
+    }
+
+    ctx->waiting = 1;
+
+    /* notice a client that leaves while Redis is being asked */
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_imprest_lookup_reply(ngx_http_request_t *r, void *data,
+    redisReply *reply)
+{
+    ngx_connection_t           *c;
+    ngx_http_imprest_ctx_t     *ctx;
+    ngx_http_imprest_lookup_t  *lk = data;
+
+    ctx = lk->ctx;
+    c = r->connection;
+
+    ctx->waiting = 0;
+    ctx->looked_up = 1;
+    ctx->found = 0;
+    ctx->unavailable = 0;
+
+    if (reply == NULL) {
+        ctx->unavailable = 1;
+
+    } else if (ngx_http_imprest_copy_reply(r, ctx, reply, lk->mode)
+               != NGX_OK)
+    {
+        ctx->unavailable = 1;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    lk->done(r);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The reply must have exactly the script's shape; anything else (a
+ * garbage reply, a nil where the script never returns one) means this
+ * connection is not talking to our script, and it is dropped.
+ */
+
+static ngx_int_t
+ngx_http_imprest_copy_reply(ngx_http_request_t *r,
+    ngx_http_imprest_ctx_t *ctx, redisReply *reply, u_char mode)
+{
+    size_t         i;
+    redisReply   **e;
+    ngx_str_t      exp;
+    ngx_keyval_t  *kv;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
+        || reply->element[0]->type != REDIS_REPLY_INTEGER)
+    {
+        goto bad;
+    }
+
+    e = reply->element;
+
+    if (e[0]->integer == 0) {
+        if (reply->elements != 1) {
+            goto bad;
+        }
+
+        return NGX_OK;
+    }
+
+    if (e[0]->integer != 1 || reply->elements < NGX_HTTP_IMPREST_TOK_NFIELDS) {
+        goto bad;
+    }
+
+    if (ngx_http_imprest_copy_str(r, e[NGX_HTTP_IMPREST_TOK_UID],
+                                  &ctx->user_id) != NGX_OK
+        || ngx_http_imprest_copy_str(r, e[NGX_HTTP_IMPREST_TOK_CID],
+                                     &ctx->client_id) != NGX_OK
+        || ngx_http_imprest_copy_str(r, e[NGX_HTTP_IMPREST_TOK_SCOPE],
+                                     &ctx->scope) != NGX_OK
+        || ngx_http_imprest_copy_str(r, e[NGX_HTTP_IMPREST_TOK_EXP],
+                                     &exp) != NGX_OK
+        || ngx_http_imprest_copy_str(r, e[NGX_HTTP_IMPREST_TOK_AUD],
+                                     &ctx->aud) != NGX_OK)
+    {
+        goto bad;
+    }
+
+    ctx->exp = ngx_atotm(exp.data, exp.len);
+
+    if (mode == 'g') {
+        if (reply->elements != NGX_HTTP_IMPREST_TOK_NFIELDS + 2
+            || e[NGX_HTTP_IMPREST_TOK_GRANTED]->type != REDIS_REPLY_INTEGER
+            || e[NGX_HTTP_IMPREST_TOK_MEMBER]->type != REDIS_REPLY_INTEGER)
+        {
+            goto bad;
+        }
+
+        ctx->granted = (e[NGX_HTTP_IMPREST_TOK_GRANTED]->integer == 1);
+        ctx->member = (e[NGX_HTTP_IMPREST_TOK_MEMBER]->integer == 1);
+
+    } else {
+        if ((reply->elements - NGX_HTTP_IMPREST_TOK_NFIELDS) % 2) {
+            goto bad;
+        }
+
+        ctx->orgs = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
+        if (ctx->orgs == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = NGX_HTTP_IMPREST_TOK_NFIELDS; i < reply->elements; i += 2) {
+            kv = ngx_array_push(ctx->orgs);
+            if (kv == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (ngx_http_imprest_copy_str(r, e[i], &kv->key) != NGX_OK
+                || ngx_http_imprest_copy_str(r, e[i + 1], &kv->value)
+                   != NGX_OK)
+            {
+                goto bad;
+            }
+        }
+    }
+
+    ctx->found = 1;
+
+    return NGX_OK;
+
+bad:
+
+    ngx_http_imprest_redis_reset(r->connection->log,
+                                 "reply does not match the token script");
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_imprest_copy_str(ngx_http_request_t *r, redisReply *e,
+    ngx_str_t *dst)
+{
+    if (e->type != REDIS_REPLY_STRING) {
+        return NGX_ERROR;
+    }
+
+    dst->len = e->len;
+
+    if (e->len == 0) {
+        dst->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    dst->data = ngx_pnalloc(r->pool, e->len);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, e->str, e->len);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_imprest_gate_resume(ngx_http_request_t *r)
+{
+    /* back to the access phase, which finds the answer in ctx */
+    if (ngx_http_post_request(r, NULL) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+ngx_http_imprest_outcome_e
+ngx_http_imprest_decide(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
+    ngx_http_imprest_loc_conf_t *ilcf, ngx_uint_t check_org)
+{
+    u_char     *p, *last, *start;
+    ngx_str_t   required;
+
+    if (ctx->unavailable) {
+        ctx->description = "the authorization service is unavailable";
+        return NGX_HTTP_IMPREST_REDIS_UNAVAILABLE;
+    }
+
+    if (!ctx->found) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "imprest: unknown, expired or revoked token");
+        ctx->description = "unknown, expired or revoked token";
+        return NGX_HTTP_IMPREST_INVALID_TOKEN;
+    }
+
+    if (ctx->exp == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "imprest: token record of user \"%V\" has no valid "
+                      "\"exp\"", &ctx->user_id);
+        ctx->description = "unknown, expired or revoked token";
+        return NGX_HTTP_IMPREST_INVALID_TOKEN;
+    }
+
+    /* RFC 6819 5.1.5.3: the record's own expiry, not only the Redis TTL */
+    if (ctx->exp <= ngx_time()) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "imprest: expired token of user \"%V\"",
+                      &ctx->user_id);
+        ctx->description = "unknown, expired or revoked token";
+        return NGX_HTTP_IMPREST_INVALID_TOKEN;
+    }
+
+    /* RFC 9700 2.3: a token for another resource is not valid here */
+    if (ilcf->audience.len
+        && (ctx->aud.len != ilcf->audience.len
+            || ngx_strncmp(ctx->aud.data, ilcf->audience.data,
+                           ctx->aud.len) != 0))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "imprest: token audience \"%V\" is not \"%V\"",
+                      &ctx->aud, &ilcf->audience);
+        ctx->description = "the token is not valid for this resource";
+        return NGX_HTTP_IMPREST_INVALID_TOKEN;
+    }
+
+    /*
+     * One answer whether the organization does not exist, is not granted
+     * to this token, or no longer has this user: no enumeration.
+     */
+    if (check_org && !(ctx->granted && ctx->member)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "imprest: organization %V refused for user \"%V\" "
+                      "(granted:%d member:%d)", &ctx->org_id, &ctx->user_id,
+                      ctx->granted, ctx->member);
+        ctx->description = "the token may not act on this organization";
+        return NGX_HTTP_IMPREST_ORG_FORBIDDEN;
+    }
+
+    if (ilcf->scope == NULL) {
+        return NGX_HTTP_IMPREST_OK;
+    }
+
+    if (ngx_http_complex_value(r, ilcf->scope, &required) != NGX_OK) {
+        ctx->description = "internal error";
+        return NGX_HTTP_IMPREST_REDIS_UNAVAILABLE;
+    }
+
+    /* RFC 6749 3.3: every required token, exact and case-sensitive */
+    p = required.data;
+    last = p + required.len;
+
+    while (p < last) {
+        while (p < last && *p == ' ') {
+            p++;
+        }
+
+        start = p;
+
+        while (p < last && *p != ' ') {
+            p++;
+        }
+
+        if (p > start
+            && !ngx_http_imprest_scope_has(ctx->scope.data, ctx->scope.len,
+                                           start, p - start))
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "imprest: token of user \"%V\" lacks scope \"%*s\"",
+                          &ctx->user_id, (size_t) (p - start), start);
+
+            ctx->required = required;
+            ctx->description = "the token lacks a required scope";
+            return NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE;
+        }
+    }
+
+    return NGX_HTTP_IMPREST_OK;
+}
+
+
+/*
+ * What reaches the upstream: the client's credentials and any copy of
+ * the identity headers it sent are removed (also "_" spellings, which a
+ * CGI-style upstream folds into the same name), then the gate's own are
+ * added.  RFC 9700 4.13.
+ */
+
+static ngx_int_t
+ngx_http_imprest_set_headers(ngx_http_request_t *r,
+    ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_loc_conf_t *ilcf)
+{
+    ngx_uint_t        i, j, drop;
+    ngx_str_t        *strip;
+    ngx_list_t        old, *list;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *nh;
+
+    if (ctx->headers_done) {
+        return NGX_OK;
+    }
+
+    /* rebuilt rather than edited in place: ngx_list_t cannot delete */
+    old = r->headers_in.headers;
+    list = &r->headers_in.headers;
+
+    if (ngx_list_init(list, r->pool, 20, sizeof(ngx_table_elt_t)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    part = &old.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        drop = ngx_http_imprest_header_is(&h[i].key, "authorization", 13, 0)
+               || ngx_http_imprest_header_is(&h[i].key, "x-organization-id",
+                                             17, 0)
+               || ngx_http_imprest_header_is(&h[i].key, "x-imprest-", 10, 1);
+
+        if (!drop && ilcf->strip_headers) {
+            strip = ilcf->strip_headers->elts;
+
+            for (j = 0; j < ilcf->strip_headers->nelts; j++) {
+                if (ngx_http_imprest_header_is(&h[i].key,
+                                               (char *) strip[j].data,
+                                               strip[j].len, 0))
+                {
+                    drop = 1;
+                    break;
+                }
+            }
+        }
+
+        if (drop) {
+            continue;
+        }
+
+        nh = ngx_list_push(list);
+        if (nh == NULL) {
+            return NGX_ERROR;
+        }
+
+        *nh = h[i];
+    }
+
+    r->headers_in.authorization = NULL;
+
+    if (ctx->org_id.len
+        && ngx_http_imprest_push_header(r, list, "X-Organization-Id",
+                                        &ctx->org_id) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ilcf->identity_headers) {
+        if (ngx_http_imprest_push_header(r, list, "X-Imprest-User-Id",
+                                         &ctx->user_id) != NGX_OK
+            || ngx_http_imprest_push_header(r, list, "X-Imprest-Client-Id",
+                                            &ctx->client_id) != NGX_OK
+            || ngx_http_imprest_push_header(r, list, "X-Imprest-Scope",
+                                            &ctx->scope) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ctx->org_id.len
+            && ngx_http_imprest_push_header(r, list, "X-Imprest-Org-Id",
+                                            &ctx->org_id) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    ctx->headers_done = 1;
+
+    return NGX_OK;
+}
+
+
+/* case-insensitive, with "_" matching "-"; prefix: starts with name */
+
+static ngx_uint_t
+ngx_http_imprest_header_is(ngx_str_t *key, const char *name, size_t len,
+    ngx_uint_t prefix)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (prefix ? key->len < len : key->len != len) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = ngx_tolower(key->data[i]);
+
+        if (c == '_') {
+            c = '-';
+        }
+
+        if (c != (u_char) ngx_tolower(name[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_http_imprest_push_header(ngx_http_request_t *r, ngx_list_t *list,
+    const char *name, ngx_str_t *value)
+{
+    size_t            len;
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(list);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_strlen(name);
+
+    h->key.data = (u_char *) name;
+    h->key.len = len;
+    h->value = *value;
+
+    h->lowcase_key = ngx_pnalloc(r->pool, len);
+    if (h->lowcase_key == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, len);
+
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_imprest_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_imprest_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_imprest_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t               *s;
+    ngx_http_imprest_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    /* identity is published only for a request that passed */
+    if (data != NGX_HTTP_IMPREST_VAR_STATUS
+        && ctx->outcome != NGX_HTTP_IMPREST_OK)
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    switch (data) {
+
+    case NGX_HTTP_IMPREST_VAR_USER:
+        s = &ctx->user_id;
+        break;
+
+    case NGX_HTTP_IMPREST_VAR_CLIENT:
+        s = &ctx->client_id;
+        break;
+
+    case NGX_HTTP_IMPREST_VAR_ORG:
+        s = &ctx->org_id;
+        break;
+
+    case NGX_HTTP_IMPREST_VAR_SCOPE:
+        s = &ctx->scope;
+        break;
+
+    default: /* NGX_HTTP_IMPREST_VAR_STATUS */
+        s = &ngx_http_imprest_outcome_names[ctx->outcome];
+        break;
+    }
+
+    if (s->len == 0 && data == NGX_HTTP_IMPREST_VAR_STATUS) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = s->len;
+    v->data = s->data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}

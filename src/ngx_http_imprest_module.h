@@ -1,0 +1,82 @@
+/*
+ * Copyright (C) Imprest
+ *
+ * Types shared by the module's files.
+ */
+
+#ifndef _NGX_HTTP_IMPREST_MODULE_H_INCLUDED_
+#define _NGX_HTTP_IMPREST_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_imprest_redis.h"
+
+
+/* the outcome of a check, also $imprest_status */
+typedef enum {
+    NGX_HTTP_IMPREST_NONE = 0,
+    NGX_HTTP_IMPREST_OK,
+    NGX_HTTP_IMPREST_NO_TOKEN,
+    NGX_HTTP_IMPREST_INVALID_REQUEST,
+    NGX_HTTP_IMPREST_INVALID_TOKEN,
+    NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE,
+    NGX_HTTP_IMPREST_ORG_FORBIDDEN,
+    NGX_HTTP_IMPREST_REDIS_UNAVAILABLE
+} ngx_http_imprest_outcome_e;
+
+
+typedef struct {
+    ngx_http_imprest_redis_conf_t   redis;
+    unsigned                        redis_set:1;
+    unsigned                        used:1;
+} ngx_http_imprest_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                      gate;
+    ngx_http_complex_value_t       *scope;
+    ngx_str_t                       realm;
+    ngx_flag_t                      require_org;
+    ngx_str_t                       audience;
+    ngx_flag_t                      identity_headers;
+    ngx_array_t                    *strip_headers;   /* ngx_str_t */
+    time_t                          retry_after;
+    ngx_flag_t                      organizations;
+} ngx_http_imprest_loc_conf_t;
+
+
+/*
+ * Per-request state.  It survives internal redirects (see
+ * ngx_http_imprest_get_ctx()), so a try_files or error_page jump into
+ * another gated location re-applies that location's rules to the same
+ * looked-up record instead of seeing the already stripped header.
+ */
+typedef struct {
+    ngx_http_imprest_outcome_e      outcome;
+    const char                     *description;
+    ngx_str_t                       token_key;    /* Redis key */
+    ngx_str_t                       org_id;       /* canonical */
+    ngx_str_t                       user_id;
+    ngx_str_t                       client_id;
+    ngx_str_t                       scope;        /* granted */
+    ngx_str_t                       aud;
+    ngx_str_t                       required;     /* scope hint */
+    time_t                          exp;
+    ngx_array_t                    *orgs;         /* ngx_keyval_t */
+    unsigned                        waiting:1;
+    unsigned                        looked_up:1;
+    unsigned                        found:1;
+    unsigned                        granted:1;
+    unsigned                        member:1;
+    unsigned                        unavailable:1;
+    unsigned                        headers_done:1;
+} ngx_http_imprest_ctx_t;
+
+
+extern ngx_module_t  ngx_http_imprest_module;
+
+
+#endif /* _NGX_HTTP_IMPREST_MODULE_H_INCLUDED_ */

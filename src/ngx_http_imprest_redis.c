@@ -1,0 +1,1039 @@
+/*
+ * Copyright (C) Imprest
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_event.h>
+
+#include "ngx_http_imprest_redis.h"
+
+
+#define NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS  4096
+#define NGX_HTTP_IMPREST_REDIS_BACKOFF_MIN   100
+
+
+typedef struct {
+    ngx_http_imprest_redis_conf_t  *conf;
+    redisAsyncContext              *ac;
+    ngx_connection_t               *conn;
+    ngx_event_t                     retry;
+    ngx_event_t                     connect_timer;
+    ngx_msec_t                      backoff;
+    ngx_log_t                      *log;
+    ngx_uint_t                      pending;
+    ngx_uint_t                      handshake;
+    unsigned                        ready:1;
+    unsigned                        exiting:1;
+} ngx_http_imprest_redis_peer_t;
+
+
+/*
+ * A command outlives its request when the request ends first: the request
+ * pool cleanup detaches it (r = NULL) and hiredis still owns it until the
+ * reply or the disconnect arrives, so a late reply touches nothing freed
+ * and is never handed to another request.
+ */
+typedef struct {
+    ngx_http_request_t                 *r;
+    ngx_http_imprest_redis_handler_pt   handler;
+    void                               *data;
+    ngx_pool_cleanup_t                 *cln;
+    ngx_event_t                         timer;
+} ngx_http_imprest_redis_cmd_t;
+
+
+static void ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p);
+static void ngx_http_imprest_redis_drop(ngx_http_imprest_redis_peer_t *p,
+    ngx_uint_t level, const char *why);
+static void ngx_http_imprest_redis_schedule(ngx_http_imprest_redis_peer_t *p);
+static void ngx_http_imprest_redis_retry_handler(ngx_event_t *ev);
+static void ngx_http_imprest_redis_connect_timeout(ngx_event_t *ev);
+static void ngx_http_imprest_redis_read_handler(ngx_event_t *ev);
+static void ngx_http_imprest_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_imprest_redis_add_read(void *privdata);
+static void ngx_http_imprest_redis_del_read(void *privdata);
+static void ngx_http_imprest_redis_add_write(void *privdata);
+static void ngx_http_imprest_redis_del_write(void *privdata);
+static void ngx_http_imprest_redis_cleanup(void *privdata);
+static void ngx_http_imprest_redis_on_connect(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_imprest_redis_on_disconnect(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_imprest_redis_handshake_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static void ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata);
+static void ngx_http_imprest_redis_cmd_timeout(ngx_event_t *ev);
+static void ngx_http_imprest_redis_cmd_detach(void *data);
+static void *ngx_http_imprest_redis_create_array(const redisReadTask *task,
+    int elements);
+
+
+static ngx_http_imprest_redis_peer_t  *ngx_http_imprest_redis_peer;
+
+static redisReplyObjectFunctions       ngx_http_imprest_redis_reader_fns;
+static void *(*ngx_http_imprest_redis_default_create_array)(
+    const redisReadTask *task, int elements);
+
+
+char *
+ngx_http_imprest_redis_parse(ngx_conf_t *cf,
+    ngx_http_imprest_redis_conf_t *rcf, ngx_str_t *value, ngx_uint_t n)
+{
+    u_char     *p, *last;
+    ngx_int_t   port;
+    ngx_str_t   host, s;
+    ngx_uint_t  i;
+    in_addr_t   a4;
+    struct in6_addr  a6;
+
+    rcf->addr = value[1];
+
+    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+        s.len = value[1].len - 5;
+        s.data = value[1].data + 5;
+
+        if (s.len == 0 || s.data[0] != '/') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "imprest_redis: unix socket path \"%V\" "
+                               "must be absolute", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        rcf->unix_path = ngx_pnalloc(cf->pool, s.len + 1);
+        if (rcf->unix_path == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        (void) ngx_cpystrn(rcf->unix_path, s.data, s.len + 1);
+
+    } else {
+        /*
+         * hiredis resolves names with a blocking getaddrinfo(), so only
+         * numeric addresses are accepted; nginx -t says so.
+         */
+        p = value[1].data;
+        last = p + value[1].len;
+
+        if (p < last && *p == '[') {
+            p = ngx_strlchr(p, last, ']');
+            if (p == NULL || p + 1 == last || p[1] != ':') {
+                goto bad_addr;
+            }
+
+            host.data = value[1].data + 1;
+            host.len = p - host.data;
+            p += 2;
+
+        } else {
+            p = ngx_strlchr(p, last, ':');
+            if (p == NULL) {
+                goto bad_addr;
+            }
+
+            host.data = value[1].data;
+            host.len = p - host.data;
+            p++;
+        }
+
+        port = ngx_atoi(p, last - p);
+        if (port < 1 || port > 65535 || host.len == 0) {
+            goto bad_addr;
+        }
+
+        rcf->host = ngx_pnalloc(cf->pool, host.len + 1);
+        if (rcf->host == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        (void) ngx_cpystrn(rcf->host, host.data, host.len + 1);
+
+        a4 = ngx_inet_addr(host.data, host.len);
+        if (a4 == INADDR_NONE
+            && inet_pton(AF_INET6, (char *) rcf->host, &a6) != 1)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "imprest_redis: \"%V\" is not a numeric "
+                               "address (host names would need a blocking "
+                               "lookup; use an IP or unix:/path)", &host);
+            return NGX_CONF_ERROR;
+        }
+
+        rcf->port = (int) port;
+    }
+
+    for (i = 2; i < n; i++) {
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+            rcf->timeout = ngx_parse_time(&s, 0);
+            if (rcf->timeout == (ngx_msec_t) NGX_ERROR || rcf->timeout == 0) {
+                goto bad_param;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0) {
+            s.data = value[i].data + 16;
+            s.len = value[i].len - 16;
+            rcf->connect_timeout = ngx_parse_time(&s, 0);
+            if (rcf->connect_timeout == (ngx_msec_t) NGX_ERROR
+                || rcf->connect_timeout == 0)
+            {
+                goto bad_param;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "retry=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+            rcf->retry = ngx_parse_time(&s, 0);
+            if (rcf->retry == (ngx_msec_t) NGX_ERROR || rcf->retry == 0) {
+                goto bad_param;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            rcf->db = ngx_atoi(value[i].data + 3, value[i].len - 3);
+            if (rcf->db == NGX_ERROR) {
+                goto bad_param;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            rcf->password.data = value[i].data + 9;
+            rcf->password.len = value[i].len - 9;
+            if (rcf->password.len == 0) {
+                goto bad_param;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
+            rcf->user.data = value[i].data + 5;
+            rcf->user.len = value[i].len - 5;
+            if (rcf->user.len == 0) {
+                goto bad_param;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
+            rcf->prefix.data = value[i].data + 7;
+            rcf->prefix.len = value[i].len - 7;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_reply=", 10) == 0) {
+            s.data = value[i].data + 10;
+            s.len = value[i].len - 10;
+            rcf->max_reply = ngx_parse_size(&s);
+            if (rcf->max_reply == (size_t) NGX_ERROR
+                || rcf->max_reply < 1024)
+            {
+                goto bad_param;
+            }
+            continue;
+        }
+
+        goto bad_param;
+    }
+
+    if (rcf->user.len && rcf->password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "imprest_redis: \"user=\" needs \"password=\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+bad_addr:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "imprest_redis: invalid address \"%V\" (expected "
+                       "IP:PORT, [IPv6]:PORT or unix:/path)", &value[1]);
+    return NGX_CONF_ERROR;
+
+bad_param:
+
+    if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "imprest_redis: empty \"password=\"");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "imprest_redis: invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_imprest_redis_add_script(ngx_conf_t *cf,
+    ngx_http_imprest_redis_conf_t *rcf, ngx_http_imprest_redis_script_t *s)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < rcf->nscripts; i++) {
+        if (rcf->scripts[i] == s) {
+            return NGX_OK;
+        }
+    }
+
+    if (rcf->nscripts == NGX_HTTP_IMPREST_REDIS_MAX_SCRIPTS) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, 0, "too many Redis scripts");
+        return NGX_ERROR;
+    }
+
+    rcf->scripts[rcf->nscripts++] = s;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_imprest_redis_init_worker(ngx_cycle_t *cycle,
+    ngx_http_imprest_redis_conf_t *rcf)
+{
+    ngx_http_imprest_redis_peer_t  *p;
+
+    p = ngx_pcalloc(cycle->pool, sizeof(ngx_http_imprest_redis_peer_t));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    p->conf = rcf;
+    p->log = cycle->log;
+
+    /* idle reconnect timers must not keep a shutting-down worker alive */
+    p->retry.handler = ngx_http_imprest_redis_retry_handler;
+    p->retry.data = p;
+    p->retry.log = cycle->log;
+    p->retry.cancelable = 1;
+
+    p->connect_timer.handler = ngx_http_imprest_redis_connect_timeout;
+    p->connect_timer.data = p;
+    p->connect_timer.log = cycle->log;
+    p->connect_timer.cancelable = 1;
+
+    ngx_http_imprest_redis_peer = p;
+
+    ngx_http_imprest_redis_connect(p);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_imprest_redis_exit_worker(void)
+{
+    ngx_http_imprest_redis_peer_t  *p;
+
+    p = ngx_http_imprest_redis_peer;
+    if (p == NULL) {
+        return;
+    }
+
+    p->exiting = 1;
+
+    if (p->retry.timer_set) {
+        ngx_del_timer(&p->retry);
+    }
+
+    ngx_http_imprest_redis_drop(p, NGX_LOG_INFO, "worker exiting");
+
+    ngx_http_imprest_redis_peer = NULL;
+}
+
+
+static void
+ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
+{
+    int                             i, argc;
+    const char                     *argv[4];
+    size_t                          argvlen[4];
+    u_char                          db[NGX_INT_T_LEN];
+    redisAsyncContext              *ac;
+    ngx_connection_t               *c;
+    ngx_http_imprest_redis_conf_t  *rcf;
+
+    rcf = p->conf;
+
+    if (rcf->unix_path) {
+        ac = redisAsyncConnectUnix((char *) rcf->unix_path);
+
+    } else {
+        ac = redisAsyncConnect((char *) rcf->host, rcf->port);
+    }
+
+    if (ac == NULL) {
+        ngx_log_error(NGX_LOG_ERR, p->log, 0,
+                      "imprest: redis %V: out of memory", &rcf->addr);
+        ngx_http_imprest_redis_schedule(p);
+        return;
+    }
+
+    if (ac->err) {
+        ngx_log_error(NGX_LOG_ERR, p->log, 0,
+                      "imprest: redis %V: connect failed: %s",
+                      &rcf->addr, ac->errstr);
+        redisAsyncFree(ac);
+        ngx_http_imprest_redis_schedule(p);
+        return;
+    }
+
+    c = ngx_get_connection(ac->c.fd, p->log);
+    if (c == NULL) {
+        ngx_log_error(NGX_LOG_ERR, p->log, 0,
+                      "imprest: redis %V: no free connection",
+                      &rcf->addr);
+        redisAsyncFree(ac);
+        ngx_http_imprest_redis_schedule(p);
+        return;
+    }
+
+    c->data = p;
+    c->read->handler = ngx_http_imprest_redis_read_handler;
+    c->write->handler = ngx_http_imprest_redis_write_handler;
+    c->read->log = p->log;
+    c->write->log = p->log;
+
+    p->ac = ac;
+    p->conn = c;
+    p->ready = 0;
+    p->handshake = (rcf->password.len ? 1 : 0) + (rcf->db ? 1 : 0)
+                   + rcf->nscripts;
+
+    ac->data = p;
+    ac->ev.data = p;
+    ac->ev.addRead = ngx_http_imprest_redis_add_read;
+    ac->ev.delRead = ngx_http_imprest_redis_del_read;
+    ac->ev.addWrite = ngx_http_imprest_redis_add_write;
+    ac->ev.delWrite = ngx_http_imprest_redis_del_write;
+    ac->ev.cleanup = ngx_http_imprest_redis_cleanup;
+
+    /*
+     * A reply announcing millions of elements must not make hiredis
+     * allocate for them: wrap its array constructor with a bound.
+     */
+    if (ngx_http_imprest_redis_default_create_array == NULL) {
+        ngx_http_imprest_redis_reader_fns = *ac->c.reader->fn;
+        ngx_http_imprest_redis_default_create_array =
+                                  ngx_http_imprest_redis_reader_fns.createArray;
+        ngx_http_imprest_redis_reader_fns.createArray =
+                                        ngx_http_imprest_redis_create_array;
+    }
+
+    ac->c.reader->fn = &ngx_http_imprest_redis_reader_fns;
+
+    redisAsyncSetConnectCallback(ac, ngx_http_imprest_redis_on_connect);
+    redisAsyncSetDisconnectCallback(ac, ngx_http_imprest_redis_on_disconnect);
+
+    ngx_add_timer(&p->connect_timer, rcf->connect_timeout);
+
+    /*
+     * The handshake is pipelined ahead of any request's command: hiredis
+     * buffers it until the socket connects, and replies come back in
+     * order, so no command can run unauthenticated or on the wrong db.
+     */
+
+    if (rcf->password.len) {
+        argc = 0;
+        argv[argc] = "AUTH";
+        argvlen[argc++] = 4;
+
+        if (rcf->user.len) {
+            argv[argc] = (char *) rcf->user.data;
+            argvlen[argc++] = rcf->user.len;
+        }
+
+        argv[argc] = (char *) rcf->password.data;
+        argvlen[argc++] = rcf->password.len;
+
+        if (redisAsyncCommandArgv(ac, ngx_http_imprest_redis_handshake_reply,
+                                  NULL, argc, argv, argvlen)
+            != REDIS_OK)
+        {
+            goto failed;
+        }
+    }
+
+    if (rcf->db) {
+        argv[0] = "SELECT";
+        argvlen[0] = 6;
+        argv[1] = (char *) db;
+        argvlen[1] = ngx_sprintf(db, "%i", rcf->db) - db;
+
+        if (redisAsyncCommandArgv(ac, ngx_http_imprest_redis_handshake_reply,
+                                  NULL, 2, argv, argvlen)
+            != REDIS_OK)
+        {
+            goto failed;
+        }
+    }
+
+    for (i = 0; i < (int) rcf->nscripts; i++) {
+        argv[0] = "SCRIPT";
+        argvlen[0] = 6;
+        argv[1] = "LOAD";
+        argvlen[1] = 4;
+        argv[2] = (char *) rcf->scripts[i]->body.data;
+        argvlen[2] = rcf->scripts[i]->body.len;
+
+        if (redisAsyncCommandArgv(ac, ngx_http_imprest_redis_handshake_reply,
+                                  rcf->scripts[i], 3, argv, argvlen)
+            != REDIS_OK)
+        {
+            goto failed;
+        }
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, p->log, 0,
+                   "imprest: redis %V connecting", &rcf->addr);
+
+    return;
+
+failed:
+
+    ngx_http_imprest_redis_drop(p, NGX_LOG_ERR, "handshake not queued");
+}
+
+
+/*
+ * Every way a context dies ends in hiredis's cleanup hook (below), which
+ * forgets it and schedules the next attempt; drop() only starts that.
+ * p->ac is cleared first so nothing re-enters a context being freed.
+ */
+
+static void
+ngx_http_imprest_redis_drop(ngx_http_imprest_redis_peer_t *p,
+    ngx_uint_t level, const char *why)
+{
+    redisAsyncContext  *ac;
+
+    ac = p->ac;
+    if (ac == NULL) {
+        return;
+    }
+
+    ngx_log_error(level, p->log, 0, "imprest: redis %V: closing "
+                  "connection: %s", &p->conf->addr, why);
+
+    p->ac = NULL;
+    p->ready = 0;
+
+    /* deferred by hiredis itself when called from inside a reply callback */
+    redisAsyncFree(ac);
+}
+
+
+void
+ngx_http_imprest_redis_reset(ngx_log_t *log, const char *why)
+{
+    if (ngx_http_imprest_redis_peer) {
+        ngx_http_imprest_redis_drop(ngx_http_imprest_redis_peer, NGX_LOG_ERR,
+                                    why);
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_schedule(ngx_http_imprest_redis_peer_t *p)
+{
+    if (p->exiting || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (p->retry.timer_set) {
+        return;
+    }
+
+    /* first retry at once, then doubling up to "retry=" */
+    ngx_add_timer(&p->retry, p->backoff);
+
+    if (p->backoff == 0) {
+        p->backoff = NGX_HTTP_IMPREST_REDIS_BACKOFF_MIN;
+
+    } else {
+        p->backoff *= 2;
+    }
+
+    if (p->backoff > p->conf->retry) {
+        p->backoff = p->conf->retry;
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_retry_handler(ngx_event_t *ev)
+{
+    ngx_http_imprest_redis_peer_t  *p;
+
+    p = ev->data;
+
+    if (p->ac == NULL && !p->exiting) {
+        ngx_http_imprest_redis_connect(p);
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_connect_timeout(ngx_event_t *ev)
+{
+    ngx_http_imprest_redis_peer_t  *p;
+
+    p = ev->data;
+
+    if (!p->ready) {
+        ngx_http_imprest_redis_drop(p, NGX_LOG_ERR, "connect timed out");
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_read_handler(ngx_event_t *ev)
+{
+    redisReader                    *rd;
+    ngx_connection_t               *c;
+    ngx_http_imprest_redis_peer_t  *p;
+
+    c = ev->data;
+    p = c->data;
+
+    if (p->ac == NULL) {
+        return;
+    }
+
+    redisAsyncHandleRead(p->ac);
+
+    if (p->ac == NULL) {
+        return;
+    }
+
+    /*
+     * A bulk header such as "$999999999999" makes hiredis wait and buffer
+     * forever: bound what one reply may make us hold.
+     */
+    rd = p->ac->c.reader;
+
+    if (rd->len - rd->pos > p->conf->max_reply) {
+        ngx_http_imprest_redis_drop(p, NGX_LOG_ERR,
+                                    "reply exceeds max_reply");
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t               *c;
+    ngx_http_imprest_redis_peer_t  *p;
+
+    c = ev->data;
+    p = c->data;
+
+    if (p->ac == NULL) {
+        return;
+    }
+
+    redisAsyncHandleWrite(p->ac);
+}
+
+
+/*
+ * Level-triggered events: hiredis reads at most 16K per call and cannot
+ * say whether the socket is drained, so edge-triggered mode could stall.
+ */
+
+static void
+ngx_http_imprest_redis_add_read(void *privdata)
+{
+    ngx_http_imprest_redis_peer_t  *p = privdata;
+
+    if (p->conn && !p->conn->read->active) {
+        if (ngx_add_event(p->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, p->log, 0,
+                          "imprest: redis: cannot add read event");
+        }
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_del_read(void *privdata)
+{
+    ngx_http_imprest_redis_peer_t  *p = privdata;
+
+    if (p->conn && p->conn->read->active) {
+        (void) ngx_del_event(p->conn->read, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_add_write(void *privdata)
+{
+    ngx_http_imprest_redis_peer_t  *p = privdata;
+
+    if (p->conn && !p->conn->write->active) {
+        if (ngx_add_event(p->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, p->log, 0,
+                          "imprest: redis: cannot add write event");
+        }
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_del_write(void *privdata)
+{
+    ngx_http_imprest_redis_peer_t  *p = privdata;
+
+    if (p->conn && p->conn->write->active) {
+        (void) ngx_del_event(p->conn->write, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+/*
+ * hiredis closes the socket itself right after this hook: release the
+ * nginx connection around it without closing the descriptor.
+ */
+
+static void
+ngx_http_imprest_redis_cleanup(void *privdata)
+{
+    ngx_connection_t               *c;
+    ngx_http_imprest_redis_peer_t  *p = privdata;
+
+    c = p->conn;
+
+    p->ac = NULL;
+    p->conn = NULL;
+    p->ready = 0;
+
+    if (p->connect_timer.timer_set) {
+        ngx_del_timer(&p->connect_timer);
+    }
+
+    if (c) {
+        if (c->read->active) {
+            (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        }
+
+        if (c->write->active) {
+            (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        }
+
+        if (c->read->posted) {
+            ngx_delete_posted_event(c->read);
+        }
+
+        if (c->write->posted) {
+            ngx_delete_posted_event(c->write);
+        }
+
+        c->read->closed = 1;
+        c->write->closed = 1;
+
+        ngx_free_connection(c);
+        c->fd = (ngx_socket_t) -1;
+    }
+
+    ngx_http_imprest_redis_schedule(p);
+}
+
+
+static void
+ngx_http_imprest_redis_on_connect(const redisAsyncContext *ac, int status)
+{
+    ngx_http_imprest_redis_peer_t  *p = ac->data;
+
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this returns */
+        ngx_log_error(NGX_LOG_ERR, p->log, 0,
+                      "imprest: redis %V: connect failed: %s",
+                      &p->conf->addr, ac->errstr);
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, p->log, 0,
+                   "imprest: redis %V connected", &p->conf->addr);
+
+    if (p->handshake == 0) {
+        p->ready = 1;
+        p->backoff = 0;
+
+        if (p->connect_timer.timer_set) {
+            ngx_del_timer(&p->connect_timer);
+        }
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    ngx_http_imprest_redis_peer_t  *p = ac->data;
+
+    if (status != REDIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, p->log, 0,
+                      "imprest: redis %V: connection lost: %s",
+                      &p->conf->addr, ac->errstr ? ac->errstr : "closed");
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_handshake_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    redisReply                       *rep = reply;
+    ngx_http_imprest_redis_peer_t    *p = ac->data;
+    ngx_http_imprest_redis_script_t  *s = privdata;
+
+    if (rep == NULL || p->ac != ac) {
+        return;
+    }
+
+    if (rep->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, p->log, 0,
+                      "imprest: redis %V: %s failed: %*s", &p->conf->addr,
+                      s ? "SCRIPT LOAD" : "AUTH/SELECT",
+                      (size_t) ngx_min(rep->len, 200), rep->str);
+        ngx_http_imprest_redis_drop(p, NGX_LOG_ERR, "handshake failed");
+        return;
+    }
+
+    if (s == NULL) {
+        if (rep->type != REDIS_REPLY_STATUS) {
+            ngx_http_imprest_redis_drop(p, NGX_LOG_ERR,
+                                        "unexpected handshake reply");
+            return;
+        }
+
+    } else if (rep->type != REDIS_REPLY_STRING || rep->len != 40
+               || ngx_strncmp(rep->str, s->sha1, 40) != 0)
+    {
+        ngx_http_imprest_redis_drop(p, NGX_LOG_ERR,
+                                    "unexpected SCRIPT LOAD reply");
+        return;
+    }
+
+    if (--p->handshake > 0) {
+        return;
+    }
+
+    p->ready = 1;
+    p->backoff = 0;
+
+    if (p->connect_timer.timer_set) {
+        ngx_del_timer(&p->connect_timer);
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, p->log, 0,
+                   "imprest: redis %V ready", &p->conf->addr);
+}
+
+
+ngx_int_t
+ngx_http_imprest_redis_eval(ngx_http_request_t *r,
+    ngx_http_imprest_redis_script_t *script, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_imprest_redis_handler_pt handler,
+    void *data)
+{
+    int                             i;
+    const char                     *av[16];
+    size_t                          avlen[16];
+    ngx_pool_cleanup_t             *cln;
+    ngx_http_imprest_redis_cmd_t   *cmd;
+    ngx_http_imprest_redis_peer_t  *p;
+
+    p = ngx_http_imprest_redis_peer;
+
+    if (p == NULL || p->ac == NULL || argc > 14) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "imprest: redis unavailable");
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* heap, not r->pool: hiredis may hold it after the request is gone */
+    cmd = ngx_calloc(sizeof(ngx_http_imprest_redis_cmd_t),
+                     r->connection->log);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    av[0] = "EVALSHA";
+    avlen[0] = 7;
+    av[1] = (char *) script->sha1;
+    avlen[1] = 40;
+
+    for (i = 0; i < argc; i++) {
+        av[i + 2] = argv[i];
+        avlen[i + 2] = argvlen[i];
+    }
+
+    if (redisAsyncCommandArgv(p->ac, ngx_http_imprest_redis_reply, cmd,
+                              argc + 2, av, avlen)
+        != REDIS_OK)
+    {
+        ngx_free(cmd);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "imprest: redis command not queued");
+        return NGX_ERROR;
+    }
+
+    cmd->r = r;
+    cmd->handler = handler;
+    cmd->data = data;
+    cmd->cln = cln;
+
+    cln->handler = ngx_http_imprest_redis_cmd_detach;
+    cln->data = cmd;
+
+    cmd->timer.handler = ngx_http_imprest_redis_cmd_timeout;
+    cmd->timer.data = cmd;
+    cmd->timer.log = p->log;
+
+    ngx_add_timer(&cmd->timer, p->conf->timeout);
+
+    p->pending++;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_imprest_redis_cmd_detach(void *data)
+{
+    ngx_http_imprest_redis_cmd_t  *cmd = data;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, cmd->r->connection->log, 0,
+                   "imprest: request ended, redis command detached");
+
+    cmd->r = NULL;
+    cmd->cln = NULL;
+
+    /*
+     * The timer stays: a detached command still bounds how long a hung
+     * Redis can hold the connection.
+     */
+}
+
+
+static void
+ngx_http_imprest_redis_cmd_timeout(ngx_event_t *ev)
+{
+    ngx_http_imprest_redis_cmd_t   *cmd;
+    ngx_http_imprest_redis_peer_t  *p;
+
+    cmd = ev->data;
+    p = ngx_http_imprest_redis_peer;
+
+    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                  "imprest: redis command timed out%s",
+                  cmd->r ? "" : " (request already gone)");
+
+    /*
+     * Replies are matched to commands by order on the connection, so a
+     * late reply can only be discarded by discarding the connection: every
+     * command still pending on it fails (its handler sees NULL) and the
+     * next request starts on a fresh connection.
+     */
+    if (p) {
+        ngx_http_imprest_redis_drop(p, NGX_LOG_ERR, "command timed out");
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    void                               *data;
+    redisReply                         *rep = reply;
+    ngx_http_request_t                 *r;
+    ngx_http_imprest_redis_cmd_t       *cmd = privdata;
+    ngx_http_imprest_redis_peer_t      *p = ac->data;
+    ngx_http_imprest_redis_handler_pt   handler;
+
+    p->pending--;
+
+    if (cmd->timer.timer_set) {
+        ngx_del_timer(&cmd->timer);
+    }
+
+    if (cmd->cln) {
+        cmd->cln->handler = NULL;
+    }
+
+    r = cmd->r;
+    handler = cmd->handler;
+    data = cmd->data;
+
+    ngx_free(cmd);
+
+    if (rep == NULL) {
+        if (r) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "imprest: redis %V: no reply: %s", &p->conf->addr,
+                          ac->err ? ac->errstr : "connection closed");
+        }
+
+    } else if (rep->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, p->log, 0,
+                      "imprest: redis %V: error reply: %*s", &p->conf->addr,
+                      (size_t) ngx_min(rep->len, 200), rep->str);
+
+        /*
+         * Errors that say this connection is the wrong place to be
+         * (a demoted primary, scripts flushed, credentials revoked,
+         * still loading) are cured only by reconnecting.
+         */
+        if ((rep->len >= 8 && ngx_strncmp(rep->str, "READONLY", 8) == 0)
+            || (rep->len >= 8 && ngx_strncmp(rep->str, "NOSCRIPT", 8) == 0)
+            || (rep->len >= 6 && ngx_strncmp(rep->str, "NOAUTH", 6) == 0)
+            || (rep->len >= 7 && ngx_strncmp(rep->str, "LOADING", 7) == 0)
+            || (rep->len >= 10
+                && ngx_strncmp(rep->str, "MASTERDOWN", 10) == 0)
+            || (rep->len >= 9 && ngx_strncmp(rep->str, "WRONGPASS", 9) == 0))
+        {
+            ngx_http_imprest_redis_drop(p, NGX_LOG_ERR, "error reply");
+        }
+
+        rep = NULL;
+    }
+
+    if (r) {
+        handler(r, data, rep);
+    }
+}
+
+
+static void *
+ngx_http_imprest_redis_create_array(const redisReadTask *task, int elements)
+{
+    if (elements > NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS) {
+        /* hiredis reports this as a protocol error and drops the link */
+        return NULL;
+    }
+
+    return ngx_http_imprest_redis_default_create_array(task, elements);
+}

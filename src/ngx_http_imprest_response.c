@@ -1,0 +1,282 @@
+/*
+ * Copyright (C) Imprest
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_imprest_response.h"
+
+
+static ngx_table_elt_t *ngx_http_imprest_add_header(ngx_http_request_t *r,
+    const char *name, size_t len);
+
+
+size_t
+ngx_http_imprest_json_escape(u_char *dst, u_char *src, size_t len)
+{
+    u_char  *p, *last;
+    size_t   n;
+
+    static u_char  hex[] = "0123456789abcdef";
+
+    n = 0;
+    last = src + len;
+
+    for (p = src; p < last; p++) {
+
+        if (*p == '"' || *p == '\\') {
+            if (dst) {
+                *dst++ = '\\';
+                *dst++ = *p;
+            }
+            n += 2;
+
+        } else if (*p < 0x20 || *p == 0x7f) {
+            if (dst) {
+                dst = ngx_cpymem(dst, "\\u00", 4);
+                *dst++ = hex[*p >> 4];
+                *dst++ = hex[*p & 0xf];
+            }
+            n += 6;
+
+        } else {
+            if (dst) {
+                *dst++ = *p;
+            }
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+ngx_int_t
+ngx_http_imprest_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body)
+{
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = body->len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    /* RFC 6749 5.1, RFC 6750 3: credentials answers are never cached */
+    h = ngx_http_imprest_add_header(r, "Cache-Control",
+                                    sizeof("Cache-Control") - 1);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&h->value, "no-store");
+
+    h = ngx_http_imprest_add_header(r, "Pragma", sizeof("Pragma") - 1);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&h->value, "no-cache");
+
+    if (r->method == NGX_HTTP_HEAD || body->len == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_create_temp_buf(r->pool, body->len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, body->data, body->len);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_imprest_send_outcome(ngx_http_request_t *r,
+    ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_loc_conf_t *ilcf)
+{
+    u_char           *p;
+    size_t            len, dlen;
+    ngx_str_t         body, error, desc;
+    ngx_uint_t        status;
+    ngx_table_elt_t  *h;
+
+    desc.data = (u_char *) (ctx->description ? ctx->description : "");
+    desc.len = ngx_strlen(desc.data);
+
+    switch (ctx->outcome) {
+
+    case NGX_HTTP_IMPREST_NO_TOKEN:
+        status = NGX_HTTP_UNAUTHORIZED;
+        ngx_str_set(&error, "invalid_request");
+        break;
+
+    case NGX_HTTP_IMPREST_INVALID_REQUEST:
+        status = NGX_HTTP_BAD_REQUEST;
+        ngx_str_set(&error, "invalid_request");
+        break;
+
+    case NGX_HTTP_IMPREST_INVALID_TOKEN:
+        status = NGX_HTTP_UNAUTHORIZED;
+        ngx_str_set(&error, "invalid_token");
+        break;
+
+    case NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE:
+        status = NGX_HTTP_FORBIDDEN;
+        ngx_str_set(&error, "insufficient_scope");
+        break;
+
+    case NGX_HTTP_IMPREST_ORG_FORBIDDEN:
+        status = NGX_HTTP_FORBIDDEN;
+        ngx_str_set(&error, "access_denied");
+        break;
+
+    default: /* NGX_HTTP_IMPREST_REDIS_UNAVAILABLE */
+        status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        ngx_str_set(&error, "temporarily_unavailable");
+        break;
+    }
+
+    /*
+     * RFC 6750 3: a request without credentials gets the challenge with
+     * no error code; the others name theirs.  Organization refusals are
+     * not a token problem, so they carry no challenge.
+     */
+    if (status == NGX_HTTP_UNAUTHORIZED || status == NGX_HTTP_BAD_REQUEST
+        || ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE)
+    {
+        len = sizeof("Bearer realm=\"\"") - 1 + ilcf->realm.len;
+
+        if (ctx->outcome != NGX_HTTP_IMPREST_NO_TOKEN) {
+            len += sizeof(", error=\"\", error_description=\"\"") - 1
+                   + error.len + desc.len;
+        }
+
+        if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
+            len += sizeof(", scope=\"\"") - 1 + ctx->required.len;
+        }
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+        ngx_str_set(&h->key, "WWW-Authenticate");
+        h->value.data = p;
+
+        /* realm, descriptions and scope tokens hold no '"' or '\\' */
+        p = ngx_sprintf(p, "Bearer realm=\"%V\"", &ilcf->realm);
+
+        if (ctx->outcome != NGX_HTTP_IMPREST_NO_TOKEN) {
+            p = ngx_sprintf(p, ", error=\"%V\", error_description=\"%V\"",
+                            &error, &desc);
+        }
+
+        if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
+            p = ngx_sprintf(p, ", scope=\"%V\"", &ctx->required);
+        }
+
+        h->value.len = p - h->value.data;
+        r->headers_out.www_authenticate = h;
+    }
+
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        h = ngx_http_imprest_add_header(r, "Retry-After",
+                                        sizeof("Retry-After") - 1);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (h->value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->value.len = ngx_sprintf(h->value.data, "%T", ilcf->retry_after)
+                       - h->value.data;
+    }
+
+    dlen = ngx_http_imprest_json_escape(NULL, desc.data, desc.len);
+
+    len = sizeof("{\"error\":\"\",\"error_description\":\"\"}\n") - 1
+          + error.len + dlen;
+
+    if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
+        len += sizeof(",\"scope\":\"\"") - 1 + ctx->required.len;
+    }
+
+    body.data = ngx_pnalloc(r->pool, len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(body.data, "{\"error\":\"%V\",\"error_description\":\"",
+                    &error);
+    p += ngx_http_imprest_json_escape(p, desc.data, desc.len);
+    *p++ = '"';
+
+    if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
+        p = ngx_sprintf(p, ",\"scope\":\"%V\"", &ctx->required);
+    }
+
+    *p++ = '}';
+    *p++ = '\n';
+    body.len = p - body.data;
+
+    return ngx_http_imprest_send_json(r, status, &body);
+}
+
+
+static ngx_table_elt_t *
+ngx_http_imprest_add_header(ngx_http_request_t *r, const char *name,
+    size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) name;
+    h->key.len = len;
+
+    return h;
+}

@@ -1,0 +1,30 @@
+/*
+ * Copyright (C) Imprest
+ *
+ * Response helpers: JSON bodies and RFC 6750 error answers.
+ */
+
+#ifndef _NGX_HTTP_IMPREST_RESPONSE_H_INCLUDED_
+#define _NGX_HTTP_IMPREST_RESPONSE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_imprest_module.h"
+
+
+/* sends status and body (application/json, no-store); returns for finalize */
+ngx_int_t ngx_http_imprest_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *body);
+
+/* sends the answer for a failed outcome of ctx, with RFC 6750 headers */
+ngx_int_t ngx_http_imprest_send_outcome(ngx_http_request_t *r,
+    ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_loc_conf_t *ilcf);
+
+/* JSON string escaping: returns the escaped length, writes when dst */
+size_t ngx_http_imprest_json_escape(u_char *dst, u_char *src, size_t len);
+
+
+#endif /* _NGX_HTTP_IMPREST_RESPONSE_H_INCLUDED_ */

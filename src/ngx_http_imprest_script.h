@@ -1,0 +1,35 @@
+/*
+ * Copyright (C) Imprest
+ *
+ * Server-side Lua scripts: each validation is one Redis round trip.
+ */
+
+#ifndef _NGX_HTTP_IMPREST_SCRIPT_H_INCLUDED_
+#define _NGX_HTTP_IMPREST_SCRIPT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include "ngx_http_imprest_redis.h"
+
+
+/* reply layout of the token script: see ngx_http_imprest_script.c */
+#define NGX_HTTP_IMPREST_TOK_FOUND   0
+#define NGX_HTTP_IMPREST_TOK_UID     1
+#define NGX_HTTP_IMPREST_TOK_CID     2
+#define NGX_HTTP_IMPREST_TOK_SCOPE   3
+#define NGX_HTTP_IMPREST_TOK_EXP     4
+#define NGX_HTTP_IMPREST_TOK_AUD     5
+#define NGX_HTTP_IMPREST_TOK_NFIELDS 6
+#define NGX_HTTP_IMPREST_TOK_GRANTED 6
+#define NGX_HTTP_IMPREST_TOK_MEMBER  7
+
+
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_token;
+
+
+ngx_int_t ngx_http_imprest_script_init(ngx_log_t *log,
+    ngx_http_imprest_redis_script_t *s);
+
+
+#endif /* _NGX_HTTP_IMPREST_SCRIPT_H_INCLUDED_ */
