@@ -1,0 +1,1949 @@
+/*
+ * Copyright (C) Imprest
+ *
+ * imprestctl: administration of the Redis records the gateway reads
+ * (README.md, "Redis schema").  A short-lived process, so it uses
+ * hiredis's synchronous API; every value travels as a binary-safe %b
+ * argument, and every change that touches several keys is one MULTI/EXEC.
+ * Output is one JSON object on stdout; errors are {"error":"..."} on
+ * stderr with exit status 1, or 2 for usage errors.
+ */
+
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "ngx_http_imprest_core.h"
+
+
+#define NGX_HTTP_IMPREST_CTL_OK           0
+#define NGX_HTTP_IMPREST_CTL_ERROR        1
+#define NGX_HTTP_IMPREST_CTL_USAGE        2
+#define NGX_HTTP_IMPREST_CTL_HELP         3
+
+#define NGX_HTTP_IMPREST_CTL_ID_MAX       128
+#define NGX_HTTP_IMPREST_CTL_PREFIX_MAX   128
+#define NGX_HTTP_IMPREST_CTL_NAME_MAX     256
+#define NGX_HTTP_IMPREST_CTL_AUD_MAX      512
+#define NGX_HTTP_IMPREST_CTL_KEY_MAX      512
+#define NGX_HTTP_IMPREST_CTL_TTL_MAX      315360000     /* ten years */
+#define NGX_HTTP_IMPREST_CTL_EXP_MAX      253402300799LL /* 9999-12-31 */
+#define NGX_HTTP_IMPREST_CTL_DEFAULT_TTL  7200
+#define NGX_HTTP_IMPREST_CTL_RETRIES      10
+#define NGX_HTTP_IMPREST_CTL_TIMEOUT      5
+
+#define NGX_HTTP_IMPREST_CTL_DEFAULT_REDIS   "127.0.0.1:6379"
+#define NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX  "imprest:"
+
+
+typedef struct {
+    redisContext   *redis;
+    const char     *prefix;
+    size_t          prefix_len;
+    time_t          now;
+} ngx_http_imprest_ctl_t;
+
+
+typedef struct {
+    u_char          data[NGX_HTTP_IMPREST_CTL_KEY_MAX];
+    size_t          len;
+} ngx_http_imprest_ctl_key_t;
+
+
+/* one --option of a subcommand; list != NULL makes it repeatable */
+typedef struct {
+    const char     *name;
+    const char     *value;
+    const char    **list;
+    int             n;
+} ngx_http_imprest_ctl_opt_t;
+
+
+typedef int (*ngx_http_imprest_ctl_handler_pt)(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+
+
+typedef struct {
+    const char                       *noun;
+    const char                       *verb;
+    ngx_http_imprest_ctl_handler_pt   handler;
+} ngx_http_imprest_ctl_command_t;
+
+
+static int ngx_http_imprest_ctl_error(const char *fmt, ...);
+static int ngx_http_imprest_ctl_usage_error(const char *fmt, ...);
+static void ngx_http_imprest_ctl_usage(FILE *f);
+static const char *ngx_http_imprest_ctl_optarg(int argc, char **argv,
+    int *i, const char *name);
+static int ngx_http_imprest_ctl_parse(int argc, char **argv,
+    ngx_http_imprest_ctl_opt_t *opts, size_t nopts, char **pos,
+    int maxpos, int *npos);
+static int ngx_http_imprest_ctl_number(const char *s, long long min,
+    long long max, long long *out);
+static int ngx_http_imprest_ctl_check_id(const char *what, const char *s);
+static int ngx_http_imprest_ctl_check_name(const char *s);
+static int ngx_http_imprest_ctl_check_uuid(const char *s, u_char *out);
+static int ngx_http_imprest_ctl_connect(ngx_http_imprest_ctl_t *ctl,
+    const char *addr, const char *user, const char *password,
+    const char *db);
+static int ngx_http_imprest_ctl_key(ngx_http_imprest_ctl_t *ctl,
+    ngx_http_imprest_ctl_key_t *key, const char *kind, const void *id,
+    size_t len, const char *suffix);
+static redisReply *ngx_http_imprest_ctl_command(ngx_http_imprest_ctl_t *ctl,
+    const char *fmt, ...);
+static redisReply *ngx_http_imprest_ctl_exec(ngx_http_imprest_ctl_t *ctl,
+    int queued, int *aborted);
+static int ngx_http_imprest_ctl_append(ngx_http_imprest_ctl_t *ctl,
+    const char *fmt, ...);
+static int ngx_http_imprest_ctl_print(json_t *obj);
+static int ngx_http_imprest_ctl_print_ok(int existed);
+static int ngx_http_imprest_ctl_set_str(json_t *obj, const char *key,
+    const void *s, size_t len);
+static int ngx_http_imprest_ctl_read_token(const char *arg, u_char *tok);
+static int ngx_http_imprest_ctl_check_token(const char *arg);
+
+static int ngx_http_imprest_ctl_user_add(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+static int ngx_http_imprest_ctl_user_del(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+static int ngx_http_imprest_ctl_org_add(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+static int ngx_http_imprest_ctl_org_del(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+static int ngx_http_imprest_ctl_unlink_all(ngx_http_imprest_ctl_t *ctl,
+    ngx_http_imprest_ctl_key_t *record, ngx_http_imprest_ctl_key_t *set,
+    const char *kind, const char *suffix, const void *self, size_t len,
+    int uuids, int *existed);
+static int ngx_http_imprest_ctl_member_add(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+static int ngx_http_imprest_ctl_member_del(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+static int ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+static int ngx_http_imprest_ctl_token_revoke(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+static int ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+
+
+static char  ngx_http_imprest_ctl_errstr[512];
+
+
+static ngx_http_imprest_ctl_command_t  ngx_http_imprest_ctl_commands[] = {
+    { "user", "add", ngx_http_imprest_ctl_user_add },
+    { "user", "del", ngx_http_imprest_ctl_user_del },
+    { "org", "add", ngx_http_imprest_ctl_org_add },
+    { "org", "del", ngx_http_imprest_ctl_org_del },
+    { "member", "add", ngx_http_imprest_ctl_member_add },
+    { "member", "del", ngx_http_imprest_ctl_member_del },
+    { "token", "mint", ngx_http_imprest_ctl_token_mint },
+    { "token", "revoke", ngx_http_imprest_ctl_token_revoke },
+    { "token", "show", ngx_http_imprest_ctl_token_show },
+    { NULL, NULL, NULL }
+};
+
+
+int
+main(int argc, char **argv)
+{
+    int                              i, rc;
+    json_t                          *err;
+    const char                      *addr, *user, *password, *db, *v;
+    ngx_http_imprest_ctl_t           ctl;
+    ngx_http_imprest_ctl_command_t  *cmd;
+
+    memset(&ctl, 0, sizeof(ngx_http_imprest_ctl_t));
+
+    addr = getenv("IMPREST_REDIS");
+    if (addr == NULL || addr[0] == '\0') {
+        addr = NGX_HTTP_IMPREST_CTL_DEFAULT_REDIS;
+    }
+
+    ctl.prefix = getenv("IMPREST_PREFIX");
+    if (ctl.prefix == NULL) {
+        ctl.prefix = NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX;
+    }
+
+    /* an environment variable keeps the password out of "ps" */
+    password = getenv("IMPREST_REDIS_PASSWORD");
+    user = NULL;
+    db = NULL;
+    cmd = NULL;
+
+    for (i = 1; i < argc; i++) {
+
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            ngx_http_imprest_ctl_usage(stdout);
+            return NGX_HTTP_IMPREST_CTL_OK;
+        }
+
+        if (strncmp(argv[i], "-", 1) != 0) {
+            break;
+        }
+
+        if ((v = ngx_http_imprest_ctl_optarg(argc, argv, &i, "--redis"))) {
+            addr = v;
+
+        } else if ((v = ngx_http_imprest_ctl_optarg(argc, argv, &i,
+                                                    "--password")))
+        {
+            password = v;
+
+        } else if ((v = ngx_http_imprest_ctl_optarg(argc, argv, &i,
+                                                    "--user")))
+        {
+            user = v;
+
+        } else if ((v = ngx_http_imprest_ctl_optarg(argc, argv, &i,
+                                                    "--db")))
+        {
+            db = v;
+
+        } else if ((v = ngx_http_imprest_ctl_optarg(argc, argv, &i,
+                                                    "--prefix")))
+        {
+            ctl.prefix = v;
+
+        } else {
+            rc = ngx_http_imprest_ctl_usage_error(
+                     "unknown or incomplete option \"%.64s\"", argv[i]);
+            goto done;
+        }
+    }
+
+    if (argc - i < 2) {
+        rc = ngx_http_imprest_ctl_usage_error("missing command");
+        goto done;
+    }
+
+    for (cmd = ngx_http_imprest_ctl_commands; cmd->noun; cmd++) {
+        if (strcmp(cmd->noun, argv[i]) == 0
+            && strcmp(cmd->verb, argv[i + 1]) == 0)
+        {
+            break;
+        }
+    }
+
+    if (cmd->noun == NULL) {
+        rc = ngx_http_imprest_ctl_usage_error("unknown command");
+        goto done;
+    }
+
+    ctl.prefix_len = strlen(ctl.prefix);
+
+    if (ctl.prefix_len > NGX_HTTP_IMPREST_CTL_PREFIX_MAX) {
+        rc = ngx_http_imprest_ctl_usage_error("prefix is too long");
+        goto done;
+    }
+
+    if (db && ngx_http_imprest_ctl_number(db, 0, INT_MAX, NULL) != 0) {
+        rc = ngx_http_imprest_ctl_usage_error("invalid --db");
+        goto done;
+    }
+
+    if (user && (password == NULL || !ngx_http_imprest_id_valid(
+                     (const u_char *) user, strlen(user))))
+    {
+        rc = ngx_http_imprest_ctl_usage_error(
+                 "--user needs a valid ACL user name and --password");
+        goto done;
+    }
+
+    /* options and arguments are checked before anything is sent */
+
+    rc = cmd->handler(NULL, argc - i - 2, argv + i + 2);
+
+    if (rc == NGX_HTTP_IMPREST_CTL_HELP) {
+        ngx_http_imprest_ctl_usage(stdout);
+        return NGX_HTTP_IMPREST_CTL_OK;
+    }
+
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        goto done;
+    }
+
+    rc = ngx_http_imprest_ctl_connect(&ctl, addr, user, password, db);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        goto done;
+    }
+
+    ctl.now = time(NULL);
+
+    rc = cmd->handler(&ctl, argc - i - 2, argv + i + 2);
+
+done:
+
+    if (ctl.redis) {
+        redisFree(ctl.redis);
+    }
+
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        err = json_pack("{s:s}", "error", ngx_http_imprest_ctl_errstr);
+
+        if (err == NULL
+            || json_dumpf(err, stderr, JSON_COMPACT) != 0
+            || fputc('\n', stderr) == EOF)
+        {
+            fputs("{\"error\":\"internal error\"}\n", stderr);
+        }
+
+        json_decref(err);
+
+        if (rc == NGX_HTTP_IMPREST_CTL_USAGE) {
+            fputs("(imprestctl --help for usage)\n", stderr);
+        }
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_imprest_ctl_usage(FILE *f)
+{
+    fputs(
+"usage: imprestctl [OPTIONS] COMMAND ...\n"
+"\n"
+"options:\n"
+"  --redis HOST:PORT | --redis unix:/path/to.sock\n"
+"                     Redis to write (default: $IMPREST_REDIS or "
+NGX_HTTP_IMPREST_CTL_DEFAULT_REDIS ")\n"
+"  --password P       AUTH password (default: $IMPREST_REDIS_PASSWORD)\n"
+"  --user ACLUSER     Redis 6 ACL user name (needs a password)\n"
+"  --db N             SELECT this database\n"
+"  --prefix PFX       key prefix (default: $IMPREST_PREFIX or \""
+NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX "\")\n"
+"  --help             this text\n"
+"\n"
+"commands:\n"
+"  user add UID --name NAME\n"
+"  user del UID                  also removes the user's memberships\n"
+"  org add [ORG_UUID] --name NAME\n"
+"                                without ORG_UUID a random v4 UUID\n"
+"  org del ORG_UUID              also removes the org's memberships\n"
+"  member add UID ORG_UUID       user and org must exist\n"
+"  member del UID ORG_UUID\n"
+"  token mint --user UID --client CID [--scope \"a b\"] [--org ORG_UUID]...\n"
+"             [--ttl SECONDS] [--exp UNIX] [--aud AUDIENCE]\n"
+"                                new access token; the Redis key lives\n"
+"                                --ttl seconds (default 7200), the record\n"
+"                                says exp (default now + ttl); user and\n"
+"                                memberships are not checked here, the\n"
+"                                gate checks them on every request\n"
+"  token revoke TOKEN            deletes the record (TOKEN \"-\": stdin)\n"
+"  token show TOKEN              prints the record (TOKEN \"-\": stdin)\n"
+"\n"
+"UID and client ids: 1 to 128 of [A-Za-z0-9._@-].  Output: one JSON\n"
+"object on stdout; errors: {\"error\":...} on stderr, exit status 1, or 2\n"
+"for usage errors.\n", f);
+}
+
+
+static int
+ngx_http_imprest_ctl_error(const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(ngx_http_imprest_ctl_errstr,
+              sizeof(ngx_http_imprest_ctl_errstr), fmt, args);
+    va_end(args);
+
+    return NGX_HTTP_IMPREST_CTL_ERROR;
+}
+
+
+static int
+ngx_http_imprest_ctl_usage_error(const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    vsnprintf(ngx_http_imprest_ctl_errstr,
+              sizeof(ngx_http_imprest_ctl_errstr), fmt, args);
+    va_end(args);
+
+    return NGX_HTTP_IMPREST_CTL_USAGE;
+}
+
+
+/*
+ * "--name VALUE" or "--name=VALUE" at argv[*i]: the value, with *i moved
+ * past it; NULL when argv[*i] is another option or the value is missing.
+ */
+
+static const char *
+ngx_http_imprest_ctl_optarg(int argc, char **argv, int *i, const char *name)
+{
+    size_t       n;
+    const char  *arg;
+
+    arg = argv[*i];
+    n = strlen(name);
+
+    if (strncmp(arg, name, n) != 0) {
+        return NULL;
+    }
+
+    if (arg[n] == '=') {
+        return arg + n + 1;
+    }
+
+    if (arg[n] != '\0' || *i + 1 >= argc) {
+        return NULL;
+    }
+
+    (*i)++;
+
+    return argv[*i];
+}
+
+
+static int
+ngx_http_imprest_ctl_parse(int argc, char **argv,
+    ngx_http_imprest_ctl_opt_t *opts, size_t nopts, char **pos, int maxpos,
+    int *npos)
+{
+    int          i, options;
+    size_t       k;
+    const char  *v;
+
+    *npos = 0;
+    options = 1;
+
+    for (i = 0; i < argc; i++) {
+
+        if (options && strcmp(argv[i], "--") == 0) {
+            options = 0;
+            continue;
+        }
+
+        if (!options || argv[i][0] != '-' || argv[i][1] == '\0') {
+            if (*npos == maxpos) {
+                return ngx_http_imprest_ctl_usage_error(
+                           "too many arguments");
+            }
+
+            pos[(*npos)++] = argv[i];
+            continue;
+        }
+
+        if (strcmp(argv[i], "--help") == 0) {
+            return NGX_HTTP_IMPREST_CTL_HELP;
+        }
+
+        v = NULL;
+
+        for (k = 0; k < nopts; k++) {
+            v = ngx_http_imprest_ctl_optarg(argc, argv, &i, opts[k].name);
+            if (v) {
+                break;
+            }
+        }
+
+        if (v == NULL) {
+            return ngx_http_imprest_ctl_usage_error(
+                       "unknown or incomplete option \"%.64s\"", argv[i]);
+        }
+
+        if (opts[k].list) {
+            opts[k].list[opts[k].n++] = v;
+
+        } else if (opts[k].value) {
+            return ngx_http_imprest_ctl_usage_error("%s given twice",
+                                                    opts[k].name);
+        }
+
+        opts[k].value = v;
+    }
+
+    return NGX_HTTP_IMPREST_CTL_OK;
+}
+
+
+/* a decimal integer in [min, max], nothing else */
+
+static int
+ngx_http_imprest_ctl_number(const char *s, long long min, long long max,
+    long long *out)
+{
+    char       *end;
+    long long   n;
+
+    if (s[0] < '0' || s[0] > '9') {
+        if (s[0] != '-' || min >= 0) {
+            return -1;
+        }
+    }
+
+    errno = 0;
+    n = strtoll(s, &end, 10);
+
+    if (errno || end == s || *end != '\0' || n < min || n > max) {
+        return -1;
+    }
+
+    if (out) {
+        *out = n;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_imprest_ctl_check_id(const char *what, const char *s)
+{
+    if (s == NULL) {
+        return ngx_http_imprest_ctl_usage_error("missing %s", what);
+    }
+
+    if (!ngx_http_imprest_id_valid((const u_char *) s, strlen(s))) {
+        return ngx_http_imprest_ctl_usage_error(
+                   "invalid %s: 1 to 128 of [A-Za-z0-9._@-]", what);
+    }
+
+    return NGX_HTTP_IMPREST_CTL_OK;
+}
+
+
+static int
+ngx_http_imprest_ctl_check_name(const char *s)
+{
+    size_t   i, len;
+    json_t  *utf8;
+
+    if (s == NULL) {
+        return ngx_http_imprest_ctl_usage_error("missing --name");
+    }
+
+    len = strlen(s);
+
+    if (len == 0 || len > NGX_HTTP_IMPREST_CTL_NAME_MAX) {
+        return ngx_http_imprest_ctl_usage_error(
+                   "--name must be 1 to %d bytes",
+                   NGX_HTTP_IMPREST_CTL_NAME_MAX);
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((u_char) s[i] < 0x20 || s[i] == 0x7f) {
+            return ngx_http_imprest_ctl_usage_error(
+                       "--name must not contain control characters");
+        }
+    }
+
+    /* names are shown on consent pages and in JSON: UTF-8 only */
+
+    utf8 = json_stringn(s, len);
+    if (utf8 == NULL) {
+        return ngx_http_imprest_ctl_usage_error("--name is not UTF-8");
+    }
+
+    json_decref(utf8);
+
+    return NGX_HTTP_IMPREST_CTL_OK;
+}
+
+
+static int
+ngx_http_imprest_ctl_check_uuid(const char *s, u_char *out)
+{
+    if (s == NULL) {
+        return ngx_http_imprest_ctl_usage_error("missing organization");
+    }
+
+    if (!ngx_http_imprest_uuid_canonical((const u_char *) s, strlen(s),
+                                         out))
+    {
+        return ngx_http_imprest_ctl_usage_error(
+                   "invalid organization: a UUID, 8-4-4-4-12 hex digits");
+    }
+
+    return NGX_HTTP_IMPREST_CTL_OK;
+}
+
+
+static int
+ngx_http_imprest_ctl_connect(ngx_http_imprest_ctl_t *ctl, const char *addr,
+    const char *user, const char *password, const char *db)
+{
+    int              rc;
+    char             host[256];
+    size_t           len;
+    long long        port;
+    const char      *colon;
+    redisReply      *reply;
+    struct timeval   tv;
+
+    tv.tv_sec = NGX_HTTP_IMPREST_CTL_TIMEOUT;
+    tv.tv_usec = 0;
+
+    if (strncmp(addr, "unix:", 5) == 0) {
+        if (addr[5] == '\0') {
+            return ngx_http_imprest_ctl_usage_error("invalid --redis");
+        }
+
+        ctl->redis = redisConnectUnixWithTimeout(addr + 5, tv);
+
+    } else {
+        colon = strrchr(addr, ':');
+
+        if (colon == NULL
+            || ngx_http_imprest_ctl_number(colon + 1, 1, 65535, &port) != 0)
+        {
+            return ngx_http_imprest_ctl_usage_error(
+                       "invalid --redis: HOST:PORT or unix:/path");
+        }
+
+        len = colon - addr;
+
+        /* "[::1]:6379" */
+        if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']') {
+            addr++;
+            len -= 2;
+        }
+
+        if (len == 0 || len >= sizeof(host)) {
+            return ngx_http_imprest_ctl_usage_error("invalid --redis host");
+        }
+
+        memcpy(host, addr, len);
+        host[len] = '\0';
+
+        ctl->redis = redisConnectWithTimeout(host, (int) port, tv);
+    }
+
+    if (ctl->redis == NULL) {
+        return ngx_http_imprest_ctl_error("cannot allocate a Redis context");
+    }
+
+    if (ctl->redis->err) {
+        return ngx_http_imprest_ctl_error("cannot connect to Redis: %s",
+                                          ctl->redis->errstr);
+    }
+
+    if (redisSetTimeout(ctl->redis, tv) != REDIS_OK) {
+        return ngx_http_imprest_ctl_error("cannot set the Redis timeout");
+    }
+
+    if (password) {
+        if (user) {
+            reply = ngx_http_imprest_ctl_command(ctl, "AUTH %b %b",
+                                                 user, strlen(user),
+                                                 password, strlen(password));
+
+        } else {
+            reply = ngx_http_imprest_ctl_command(ctl, "AUTH %b",
+                                                 password, strlen(password));
+        }
+
+        if (reply == NULL) {
+            return NGX_HTTP_IMPREST_CTL_ERROR;
+        }
+
+        freeReplyObject(reply);
+    }
+
+    if (db) {
+        reply = ngx_http_imprest_ctl_command(ctl, "SELECT %b", db, strlen(db));
+        if (reply == NULL) {
+            return NGX_HTTP_IMPREST_CTL_ERROR;
+        }
+
+        freeReplyObject(reply);
+    }
+
+    /* answers NOAUTH now rather than in the middle of a change */
+
+    reply = ngx_http_imprest_ctl_command(ctl, "PING");
+    if (reply == NULL) {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    rc = (reply->type == REDIS_REPLY_STATUS) ? NGX_HTTP_IMPREST_CTL_OK
+         : ngx_http_imprest_ctl_error("unexpected reply to PING");
+
+    freeReplyObject(reply);
+
+    return rc;
+}
+
+
+static int
+ngx_http_imprest_ctl_key(ngx_http_imprest_ctl_t *ctl,
+    ngx_http_imprest_ctl_key_t *key, const char *kind, const void *id,
+    size_t len, const char *suffix)
+{
+    size_t   klen, slen;
+    u_char  *p;
+
+    klen = strlen(kind);
+    slen = strlen(suffix);
+
+    if (ctl->prefix_len + klen + len + slen > sizeof(key->data)) {
+        return ngx_http_imprest_ctl_error("key too long");
+    }
+
+    p = key->data;
+    memcpy(p, ctl->prefix, ctl->prefix_len);
+    p += ctl->prefix_len;
+    memcpy(p, kind, klen);
+    p += klen;
+    memcpy(p, id, len);
+    p += len;
+    memcpy(p, suffix, slen);
+    p += slen;
+
+    key->len = p - key->data;
+
+    return NGX_HTTP_IMPREST_CTL_OK;
+}
+
+
+/* a reply that is not an error, or NULL with the error recorded */
+
+static redisReply *
+ngx_http_imprest_ctl_command(ngx_http_imprest_ctl_t *ctl, const char *fmt,
+    ...)
+{
+    va_list      args;
+    redisReply  *reply;
+
+    va_start(args, fmt);
+    reply = redisvCommand(ctl->redis, fmt, args);
+    va_end(args);
+
+    if (reply == NULL) {
+        (void) ngx_http_imprest_ctl_error("Redis: %s",
+                                          ctl->redis->err
+                                          ? ctl->redis->errstr
+                                          : "no reply");
+        return NULL;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        (void) ngx_http_imprest_ctl_error("Redis: %.*s", (int) reply->len,
+                                          reply->str);
+        freeReplyObject(reply);
+        return NULL;
+    }
+
+    return reply;
+}
+
+
+static int
+ngx_http_imprest_ctl_append(ngx_http_imprest_ctl_t *ctl, const char *fmt, ...)
+{
+    int      rc;
+    va_list  args;
+
+    va_start(args, fmt);
+    rc = redisvAppendCommand(ctl->redis, fmt, args);
+    va_end(args);
+
+    if (rc != REDIS_OK) {
+        return ngx_http_imprest_ctl_error("cannot queue a Redis command");
+    }
+
+    return NGX_HTTP_IMPREST_CTL_OK;
+}
+
+
+/*
+ * Reads the replies to an appended "MULTI", queued commands and "EXEC".
+ * Returns EXEC's array; NULL with *aborted set when a WATCHed key changed
+ * (the caller retries), NULL with the error recorded otherwise.  Every
+ * reply is read even after an error, so none is left in the stream.
+ */
+
+static redisReply *
+ngx_http_imprest_ctl_exec(ngx_http_imprest_ctl_t *ctl, int queued,
+    int *aborted)
+{
+    int          i, failed;
+    void        *r;
+    redisReply  *reply;
+
+    *aborted = 0;
+    failed = 0;
+
+    for (i = 0; i < queued + 2; i++) {
+        if (redisGetReply(ctl->redis, &r) != REDIS_OK || r == NULL) {
+            (void) ngx_http_imprest_ctl_error("Redis: %s",
+                                              ctl->redis->err
+                                              ? ctl->redis->errstr
+                                              : "no reply");
+            return NULL;
+        }
+
+        reply = r;
+
+        if (reply->type == REDIS_REPLY_ERROR) {
+            if (!failed) {
+                (void) ngx_http_imprest_ctl_error("Redis: %.*s",
+                                                  (int) reply->len,
+                                                  reply->str);
+                failed = 1;
+            }
+
+            freeReplyObject(reply);
+            continue;
+        }
+
+        if (i < queued + 1) {
+            freeReplyObject(reply);
+            continue;
+        }
+
+        /* EXEC */
+
+        if (failed) {
+            freeReplyObject(reply);
+            return NULL;
+        }
+
+        if (reply->type == REDIS_REPLY_NIL) {
+            freeReplyObject(reply);
+            *aborted = 1;
+            return NULL;
+        }
+
+        if (reply->type != REDIS_REPLY_ARRAY
+            || reply->elements != (size_t) queued)
+        {
+            freeReplyObject(reply);
+            (void) ngx_http_imprest_ctl_error("unexpected reply to EXEC");
+            return NULL;
+        }
+
+        for (i = 0; i < queued; i++) {
+            if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+                (void) ngx_http_imprest_ctl_error("Redis: %.*s",
+                                              (int) reply->element[i]->len,
+                                              reply->element[i]->str);
+                freeReplyObject(reply);
+                return NULL;
+            }
+        }
+
+        return reply;
+    }
+
+    return NULL;
+}
+
+
+/* prints and releases obj; a NULL obj is an allocation that failed */
+
+static int
+ngx_http_imprest_ctl_print(json_t *obj)
+{
+    int  rc;
+
+    if (obj == NULL) {
+        return ngx_http_imprest_ctl_error("out of memory");
+    }
+
+    rc = NGX_HTTP_IMPREST_CTL_OK;
+
+    if (json_dumpf(obj, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0
+        || fputc('\n', stdout) == EOF
+        || fflush(stdout) != 0)
+    {
+        rc = ngx_http_imprest_ctl_error("cannot write the output");
+    }
+
+    json_decref(obj);
+
+    return rc;
+}
+
+
+static int
+ngx_http_imprest_ctl_print_ok(int existed)
+{
+    json_t  *obj;
+
+    obj = json_object();
+
+    if (obj
+        && (json_object_set_new(obj, "ok", json_true()) != 0
+            || (existed >= 0
+                && json_object_set_new(obj, "existed",
+                                       json_boolean(existed)) != 0)))
+    {
+        json_decref(obj);
+        obj = NULL;
+    }
+
+    return ngx_http_imprest_ctl_print(obj);
+}
+
+
+/* -1 when s is not UTF-8 or memory runs out */
+
+static int
+ngx_http_imprest_ctl_set_str(json_t *obj, const char *key, const void *s,
+    size_t len)
+{
+    return json_object_set_new(obj, key, json_stringn(s, len));
+}
+
+
+static int
+ngx_http_imprest_ctl_read_token(const char *arg, u_char *tok)
+{
+    int     rc;
+    char    line[4096];
+    size_t  len;
+
+    if (arg == NULL) {
+        return ngx_http_imprest_ctl_usage_error("missing TOKEN");
+    }
+
+    /* "-": from stdin, so that the token is not in "ps" or shell history */
+
+    if (strcmp(arg, "-") == 0) {
+        if (fgets(line, sizeof(line), stdin) == NULL) {
+            return ngx_http_imprest_ctl_usage_error("no TOKEN on stdin");
+        }
+
+        len = strcspn(line, "\r\n");
+        arg = line;
+
+    } else {
+        len = strlen(arg);
+    }
+
+    if (ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_AT,
+                                     (const u_char *) arg, len))
+    {
+        memcpy(tok, arg, NGX_HTTP_IMPREST_TOKEN_LEN);
+        rc = NGX_HTTP_IMPREST_CTL_OK;
+
+    } else {
+        rc = ngx_http_imprest_ctl_usage_error(
+                 "TOKEN is not a well-formed access token");
+    }
+
+    OPENSSL_cleanse(line, sizeof(line));
+
+    return rc;
+}
+
+
+/* the first, offline pass: a TOKEN argument is checked, stdin is not read */
+
+static int
+ngx_http_imprest_ctl_check_token(const char *arg)
+{
+    int     rc;
+    u_char  tok[NGX_HTTP_IMPREST_TOKEN_LEN];
+
+    if (arg != NULL && strcmp(arg, "-") == 0) {
+        return NGX_HTTP_IMPREST_CTL_OK;
+    }
+
+    rc = ngx_http_imprest_ctl_read_token(arg, tok);
+    OPENSSL_cleanse(tok, sizeof(tok));
+
+    return rc;
+}
+
+
+/*
+ * Each handler is called twice: with ctl == NULL to check its arguments
+ * before any connection, then to do the work.
+ */
+
+static int
+ngx_http_imprest_ctl_user_add(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc, n;
+    char                        *pos[1];
+    redisReply                  *reply;
+    ngx_http_imprest_ctl_key_t   key;
+    ngx_http_imprest_ctl_opt_t   opts[] = { { "--name", NULL, NULL, 0 } };
+
+    rc = ngx_http_imprest_ctl_parse(argc, argv, opts, 1, pos, 1, &n);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_ctl_check_id("UID", n ? pos[0] : NULL);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_ctl_check_name(opts[0].value);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_ctl_key(ctl, &key, "user:", pos[0], strlen(pos[0]),
+                                  "");
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    reply = ngx_http_imprest_ctl_command(ctl, "HSET %b name %b",
+                                         key.data, key.len, opts[0].value,
+                                         strlen(opts[0].value));
+    if (reply == NULL) {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    freeReplyObject(reply);
+
+    return ngx_http_imprest_ctl_print_ok(-1);
+}
+
+
+static int
+ngx_http_imprest_ctl_user_del(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc, n, existed;
+    char                        *pos[1];
+    ngx_http_imprest_ctl_key_t   record, set;
+
+    rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 1, &n);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_ctl_check_id("UID", n ? pos[0] : NULL);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
+        return rc;
+    }
+
+    if (ngx_http_imprest_ctl_key(ctl, &record, "user:", pos[0],
+                                 strlen(pos[0]), "")
+        != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_key(ctl, &set, "user:", pos[0],
+                                    strlen(pos[0]), ":orgs")
+           != NGX_HTTP_IMPREST_CTL_OK)
+    {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    rc = ngx_http_imprest_ctl_unlink_all(ctl, &record, &set, "org:",
+                                         ":members", pos[0], strlen(pos[0]),
+                                         1, &existed);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    return ngx_http_imprest_ctl_print_ok(existed);
+}
+
+
+static int
+ngx_http_imprest_ctl_org_add(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc, n;
+    char                        *pos[1];
+    u_char                       org[NGX_HTTP_IMPREST_UUID_LEN];
+    json_t                      *obj;
+    redisReply                  *reply;
+    ngx_http_imprest_ctl_key_t   key;
+    ngx_http_imprest_ctl_opt_t   opts[] = { { "--name", NULL, NULL, 0 } };
+
+    rc = ngx_http_imprest_ctl_parse(argc, argv, opts, 1, pos, 1, &n);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    if (n) {
+        rc = ngx_http_imprest_ctl_check_uuid(pos[0], org);
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            return rc;
+        }
+    }
+
+    rc = ngx_http_imprest_ctl_check_name(opts[0].value);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
+        return rc;
+    }
+
+    if (n == 0 && ngx_http_imprest_uuid_v4(org) != 0) {
+        return ngx_http_imprest_ctl_error("RAND_bytes failed");
+    }
+
+    rc = ngx_http_imprest_ctl_key(ctl, &key, "org:", org, sizeof(org), "");
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    reply = ngx_http_imprest_ctl_command(ctl, "HSET %b name %b",
+                                         key.data, key.len, opts[0].value,
+                                         strlen(opts[0].value));
+    if (reply == NULL) {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    freeReplyObject(reply);
+
+    obj = json_object();
+
+    if (obj
+        && (ngx_http_imprest_ctl_set_str(obj, "id", org, sizeof(org)) != 0
+            || ngx_http_imprest_ctl_set_str(obj, "name", opts[0].value,
+                                            strlen(opts[0].value)) != 0))
+    {
+        json_decref(obj);
+        obj = NULL;
+    }
+
+    return ngx_http_imprest_ctl_print(obj);
+}
+
+
+static int
+ngx_http_imprest_ctl_org_del(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc, n, existed;
+    char                        *pos[1];
+    u_char                       org[NGX_HTTP_IMPREST_UUID_LEN];
+    ngx_http_imprest_ctl_key_t   record, set;
+
+    rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 1, &n);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_ctl_check_uuid(n ? pos[0] : NULL, org);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
+        return rc;
+    }
+
+    if (ngx_http_imprest_ctl_key(ctl, &record, "org:", org, sizeof(org), "")
+        != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_key(ctl, &set, "org:", org, sizeof(org),
+                                    ":members")
+           != NGX_HTTP_IMPREST_CTL_OK)
+    {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    rc = ngx_http_imprest_ctl_unlink_all(ctl, &record, &set, "user:",
+                                         ":orgs", org, sizeof(org), 0,
+                                         &existed);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    return ngx_http_imprest_ctl_print_ok(existed);
+}
+
+
+/*
+ * Deletes a user or an org (record and its set) and removes self from the
+ * other side of every membership, in one MULTI/EXEC.  The set is WATCHed
+ * while read, so a "member add" in between makes EXEC fail and the whole
+ * step is retried instead of leaving a one-sided membership.  Members
+ * that cannot be a uid (or, with uuids, a canonical UUID) name no key of
+ * the schema and are only dropped with the set.
+ */
+
+static int
+ngx_http_imprest_ctl_unlink_all(ngx_http_imprest_ctl_t *ctl,
+    ngx_http_imprest_ctl_key_t *record, ngx_http_imprest_ctl_key_t *set,
+    const char *kind, const char *suffix, const void *self, size_t len,
+    int uuids, int *existed)
+{
+    int                          rc, try, aborted, queued;
+    size_t                       i;
+    u_char                       canon[NGX_HTTP_IMPREST_UUID_LEN];
+    redisReply                  *members, *reply, *m;
+    ngx_http_imprest_ctl_key_t   other;
+
+    for (try = 0; try < NGX_HTTP_IMPREST_CTL_RETRIES; try++) {
+
+        reply = ngx_http_imprest_ctl_command(ctl, "WATCH %b", set->data,
+                                             set->len);
+        if (reply == NULL) {
+            return NGX_HTTP_IMPREST_CTL_ERROR;
+        }
+
+        freeReplyObject(reply);
+
+        members = ngx_http_imprest_ctl_command(ctl, "SMEMBERS %b", set->data,
+                                               set->len);
+        if (members == NULL) {
+            return NGX_HTTP_IMPREST_CTL_ERROR;
+        }
+
+        if (members->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(members);
+            return ngx_http_imprest_ctl_error("unexpected reply to SMEMBERS");
+        }
+
+        rc = ngx_http_imprest_ctl_append(ctl, "MULTI");
+        queued = 0;
+
+        if (rc == NGX_HTTP_IMPREST_CTL_OK) {
+            rc = ngx_http_imprest_ctl_append(ctl, "DEL %b %b",
+                                             record->data, record->len,
+                                             set->data, set->len);
+            queued++;
+        }
+
+        for (i = 0; rc == NGX_HTTP_IMPREST_CTL_OK && i < members->elements;
+             i++)
+        {
+            m = members->element[i];
+
+            if (m->type != REDIS_REPLY_STRING) {
+                continue;
+            }
+
+            if (uuids) {
+                if (!ngx_http_imprest_uuid_canonical((u_char *) m->str,
+                                                     m->len, canon)
+                    || memcmp(canon, m->str, sizeof(canon)) != 0)
+                {
+                    continue;
+                }
+
+            } else if (!ngx_http_imprest_id_valid((u_char *) m->str,
+                                                  m->len))
+            {
+                continue;
+            }
+
+            rc = ngx_http_imprest_ctl_key(ctl, &other, kind, m->str, m->len,
+                                          suffix);
+            if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+                break;
+            }
+
+            rc = ngx_http_imprest_ctl_append(ctl, "SREM %b %b",
+                                             other.data, other.len,
+                                             self, len);
+            queued++;
+        }
+
+        freeReplyObject(members);
+
+        if (rc == NGX_HTTP_IMPREST_CTL_OK) {
+            rc = ngx_http_imprest_ctl_append(ctl, "EXEC");
+        }
+
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            /* the connection is dropped unused: Redis discards the MULTI */
+            return rc;
+        }
+
+        reply = ngx_http_imprest_ctl_exec(ctl, queued, &aborted);
+
+        if (reply) {
+            *existed = reply->element[0]->type == REDIS_REPLY_INTEGER
+                       && reply->element[0]->integer > 0;
+            freeReplyObject(reply);
+            return NGX_HTTP_IMPREST_CTL_OK;
+        }
+
+        if (!aborted) {
+            return NGX_HTTP_IMPREST_CTL_ERROR;
+        }
+    }
+
+    return ngx_http_imprest_ctl_error("too much concurrent change, retry");
+}
+
+
+static int
+ngx_http_imprest_ctl_member_add(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc, n, try, aborted, exists;
+    char                        *pos[2];
+    u_char                       org[NGX_HTTP_IMPREST_UUID_LEN];
+    size_t                       ulen;
+    redisReply                  *reply;
+    ngx_http_imprest_ctl_key_t   user, org_key, orgs, members;
+
+    rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 2, &n);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_ctl_check_id("UID", n > 0 ? pos[0] : NULL);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_ctl_check_uuid(n > 1 ? pos[1] : NULL, org);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
+        return rc;
+    }
+
+    ulen = strlen(pos[0]);
+
+    if (ngx_http_imprest_ctl_key(ctl, &user, "user:", pos[0], ulen, "")
+        != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_key(ctl, &orgs, "user:", pos[0], ulen,
+                                    ":orgs")
+           != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_key(ctl, &org_key, "org:", org, sizeof(org),
+                                    "")
+           != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_key(ctl, &members, "org:", org, sizeof(org),
+                                    ":members")
+           != NGX_HTTP_IMPREST_CTL_OK)
+    {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    /*
+     * The user and org are WATCHed while checked, so a concurrent
+     * "user del" or "org del" cannot leave a membership of a deleted one.
+     */
+
+    for (try = 0; try < NGX_HTTP_IMPREST_CTL_RETRIES; try++) {
+
+        reply = ngx_http_imprest_ctl_command(ctl, "WATCH %b %b",
+                                             user.data, user.len,
+                                             org_key.data, org_key.len);
+        if (reply == NULL) {
+            return NGX_HTTP_IMPREST_CTL_ERROR;
+        }
+
+        freeReplyObject(reply);
+
+        reply = ngx_http_imprest_ctl_command(ctl, "EXISTS %b", user.data,
+                                             user.len);
+        if (reply == NULL) {
+            return NGX_HTTP_IMPREST_CTL_ERROR;
+        }
+
+        exists = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+        freeReplyObject(reply);
+
+        if (!exists) {
+            return ngx_http_imprest_ctl_error("no such user");
+        }
+
+        reply = ngx_http_imprest_ctl_command(ctl, "EXISTS %b", org_key.data,
+                                             org_key.len);
+        if (reply == NULL) {
+            return NGX_HTTP_IMPREST_CTL_ERROR;
+        }
+
+        exists = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+        freeReplyObject(reply);
+
+        if (!exists) {
+            return ngx_http_imprest_ctl_error("no such organization");
+        }
+
+        if (ngx_http_imprest_ctl_append(ctl, "MULTI")
+            != NGX_HTTP_IMPREST_CTL_OK
+            || ngx_http_imprest_ctl_append(ctl, "SADD %b %b",
+                                           orgs.data, orgs.len,
+                                           org, sizeof(org))
+               != NGX_HTTP_IMPREST_CTL_OK
+            || ngx_http_imprest_ctl_append(ctl, "SADD %b %b",
+                                           members.data, members.len,
+                                           pos[0], ulen)
+               != NGX_HTTP_IMPREST_CTL_OK
+            || ngx_http_imprest_ctl_append(ctl, "EXEC")
+               != NGX_HTTP_IMPREST_CTL_OK)
+        {
+            return NGX_HTTP_IMPREST_CTL_ERROR;
+        }
+
+        reply = ngx_http_imprest_ctl_exec(ctl, 2, &aborted);
+
+        if (reply) {
+            freeReplyObject(reply);
+            return ngx_http_imprest_ctl_print_ok(-1);
+        }
+
+        if (!aborted) {
+            return NGX_HTTP_IMPREST_CTL_ERROR;
+        }
+    }
+
+    return ngx_http_imprest_ctl_error("too much concurrent change, retry");
+}
+
+
+static int
+ngx_http_imprest_ctl_member_del(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc, n, aborted, existed;
+    char                        *pos[2];
+    u_char                       org[NGX_HTTP_IMPREST_UUID_LEN];
+    size_t                       ulen;
+    redisReply                  *reply;
+    ngx_http_imprest_ctl_key_t   orgs, members;
+
+    rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 2, &n);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_ctl_check_id("UID", n > 0 ? pos[0] : NULL);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_ctl_check_uuid(n > 1 ? pos[1] : NULL, org);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
+        return rc;
+    }
+
+    ulen = strlen(pos[0]);
+
+    if (ngx_http_imprest_ctl_key(ctl, &orgs, "user:", pos[0], ulen, ":orgs")
+        != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_key(ctl, &members, "org:", org, sizeof(org),
+                                    ":members")
+           != NGX_HTTP_IMPREST_CTL_OK)
+    {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    if (ngx_http_imprest_ctl_append(ctl, "MULTI") != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_append(ctl, "SREM %b %b",
+                                       orgs.data, orgs.len,
+                                       org, sizeof(org))
+           != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_append(ctl, "SREM %b %b",
+                                       members.data, members.len,
+                                       pos[0], ulen)
+           != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_append(ctl, "EXEC")
+           != NGX_HTTP_IMPREST_CTL_OK)
+    {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    reply = ngx_http_imprest_ctl_exec(ctl, 2, &aborted);
+    if (reply == NULL) {
+        return aborted ? ngx_http_imprest_ctl_error("EXEC aborted")
+                       : NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    existed = (reply->element[0]->type == REDIS_REPLY_INTEGER
+               && reply->element[0]->integer > 0)
+              || (reply->element[1]->type == REDIS_REPLY_INTEGER
+                  && reply->element[1]->integer > 0);
+
+    freeReplyObject(reply);
+
+    return ngx_http_imprest_ctl_print_ok(existed);
+}
+
+
+static int
+ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc, n, i, j, norgs, aborted;
+    char                        *pos[1], iat_s[32], exp_s[32], ttl_s[32];
+    u_char                       tok[NGX_HTTP_IMPREST_TOKEN_LEN];
+    u_char                       hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
+    u_char                      *orgs, *p;
+    size_t                       len, orgs_len;
+    json_t                      *obj, *arr;
+    const char                  *scope, *aud, *s;
+    long long                    ttl, exp;
+    redisReply                  *reply;
+    ngx_http_imprest_ctl_key_t   key;
+    ngx_http_imprest_ctl_opt_t   opts[] = {
+        { "--user", NULL, NULL, 0 },
+        { "--client", NULL, NULL, 0 },
+        { "--scope", NULL, NULL, 0 },
+        { "--org", NULL, NULL, 0 },
+        { "--ttl", NULL, NULL, 0 },
+        { "--exp", NULL, NULL, 0 },
+        { "--aud", NULL, NULL, 0 }
+    };
+
+    exp = 0;
+
+    /* at most one org per argument: argc bounds the list */
+
+    opts[3].list = malloc((argc + 1) * sizeof(char *));
+    orgs = malloc((argc + 1) * (NGX_HTTP_IMPREST_UUID_LEN + 1));
+
+    if (opts[3].list == NULL || orgs == NULL) {
+        rc = ngx_http_imprest_ctl_error("out of memory");
+        goto done;
+    }
+
+    rc = ngx_http_imprest_ctl_parse(argc, argv, opts, 7, pos, 0, &n);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        goto done;
+    }
+
+    rc = ngx_http_imprest_ctl_check_id("--user", opts[0].value);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        goto done;
+    }
+
+    rc = ngx_http_imprest_ctl_check_id("--client", opts[1].value);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        goto done;
+    }
+
+    /*
+     * RFC 6749, 3.3: scope-token = 1*NQCHAR, one space between tokens; an
+     * empty or absent --scope makes a token without scopes.
+     */
+
+    scope = opts[2].value ? opts[2].value : "";
+    len = strlen(scope);
+
+    for (i = 0; i < (int) len; i++) {
+        if (scope[i] == ' ') {
+            if (i == 0 || i == (int) len - 1 || scope[i + 1] == ' ') {
+                rc = ngx_http_imprest_ctl_usage_error(
+                         "--scope: tokens separated by single spaces");
+                goto done;
+            }
+
+            continue;
+        }
+
+        if ((u_char) scope[i] < 0x21 || (u_char) scope[i] > 0x7e
+            || scope[i] == '"' || scope[i] == '\\')
+        {
+            rc = ngx_http_imprest_ctl_usage_error(
+                     "--scope: invalid character in a scope token");
+            goto done;
+        }
+    }
+
+    /* canonical, duplicates dropped, space-separated */
+
+    norgs = 0;
+    p = orgs;
+
+    for (i = 0; i < opts[3].n; i++) {
+        rc = ngx_http_imprest_ctl_check_uuid(opts[3].list[i], p);
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            goto done;
+        }
+
+        for (j = 0; j < norgs; j++) {
+            if (memcmp(orgs + j * (NGX_HTTP_IMPREST_UUID_LEN + 1), p,
+                       NGX_HTTP_IMPREST_UUID_LEN) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < norgs) {
+            continue;
+        }
+
+        p[NGX_HTTP_IMPREST_UUID_LEN] = ' ';
+        p += NGX_HTTP_IMPREST_UUID_LEN + 1;
+        norgs++;
+    }
+
+    orgs_len = norgs ? (size_t) (p - orgs) - 1 : 0;
+
+    ttl = NGX_HTTP_IMPREST_CTL_DEFAULT_TTL;
+
+    if (opts[4].value
+        && ngx_http_imprest_ctl_number(opts[4].value, 1,
+                                       NGX_HTTP_IMPREST_CTL_TTL_MAX, &ttl)
+           != 0)
+    {
+        rc = ngx_http_imprest_ctl_usage_error("--ttl: 1 to %d seconds",
+                                              NGX_HTTP_IMPREST_CTL_TTL_MAX);
+        goto done;
+    }
+
+    if (opts[5].value
+        && ngx_http_imprest_ctl_number(opts[5].value, 1,
+                                       NGX_HTTP_IMPREST_CTL_EXP_MAX, &exp)
+           != 0)
+    {
+        rc = ngx_http_imprest_ctl_usage_error("--exp: unix seconds");
+        goto done;
+    }
+
+    /* RFC 9068-style "aud": a printable, space-free resource indicator */
+
+    aud = opts[6].value ? opts[6].value : "";
+    len = strlen(aud);
+
+    if (len > NGX_HTTP_IMPREST_CTL_AUD_MAX) {
+        rc = ngx_http_imprest_ctl_usage_error("--aud is too long");
+        goto done;
+    }
+
+    for (s = aud; *s; s++) {
+        if ((u_char) *s < 0x21 || (u_char) *s > 0x7e) {
+            rc = ngx_http_imprest_ctl_usage_error(
+                     "--aud: printable ASCII without spaces");
+            goto done;
+        }
+    }
+
+    if (ctl == NULL) {
+        goto done;
+    }
+
+    if (opts[5].value == NULL) {
+        exp = (long long) ctl->now + ttl;
+    }
+
+    if (ngx_http_imprest_token_generate(NGX_HTTP_IMPREST_TOKEN_AT, tok) != 0
+        || ngx_http_imprest_digest_hex(tok, sizeof(tok), hex) != 0)
+    {
+        rc = ngx_http_imprest_ctl_error("cannot generate a token");
+        goto done;
+    }
+
+    rc = ngx_http_imprest_ctl_key(ctl, &key, "at:", hex, sizeof(hex), "");
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        goto done;
+    }
+
+    snprintf(iat_s, sizeof(iat_s), "%lld", (long long) ctl->now);
+    snprintf(exp_s, sizeof(exp_s), "%lld", exp);
+    snprintf(ttl_s, sizeof(ttl_s), "%lld", ttl);
+
+    /*
+     * The record and its TTL in one step: a record without a TTL would
+     * never expire by itself.
+     */
+
+    if (ngx_http_imprest_ctl_append(ctl, "MULTI") != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_append(ctl,
+               "HSET %b uid %b cid %b scope %b orgs %b iat %b exp %b aud %b",
+               key.data, key.len,
+               opts[0].value, strlen(opts[0].value),
+               opts[1].value, strlen(opts[1].value),
+               scope, strlen(scope),
+               orgs, orgs_len,
+               iat_s, strlen(iat_s),
+               exp_s, strlen(exp_s),
+               aud, strlen(aud))
+           != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_append(ctl, "EXPIRE %b %b",
+                                       key.data, key.len,
+                                       ttl_s, strlen(ttl_s))
+           != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_append(ctl, "EXEC")
+           != NGX_HTTP_IMPREST_CTL_OK)
+    {
+        rc = NGX_HTTP_IMPREST_CTL_ERROR;
+        goto done;
+    }
+
+    reply = ngx_http_imprest_ctl_exec(ctl, 2, &aborted);
+    if (reply == NULL) {
+        rc = aborted ? ngx_http_imprest_ctl_error("EXEC aborted")
+                     : NGX_HTTP_IMPREST_CTL_ERROR;
+        goto done;
+    }
+
+    freeReplyObject(reply);
+
+    obj = json_object();
+    arr = json_array();
+
+    if (obj == NULL || arr == NULL
+        || ngx_http_imprest_ctl_set_str(obj, "access_token", tok,
+                                        sizeof(tok)) != 0
+        || json_object_set_new(obj, "token_type", json_string("Bearer"))
+           != 0
+        || json_object_set_new(obj, "expires_in",
+                               json_integer(exp > (long long) ctl->now
+                                            ? exp - (long long) ctl->now
+                                            : 0)) != 0
+        || json_object_set_new(obj, "exp", json_integer(exp)) != 0
+        || ngx_http_imprest_ctl_set_str(obj, "scope", scope, strlen(scope))
+           != 0)
+    {
+        json_decref(obj);
+        json_decref(arr);
+        rc = ngx_http_imprest_ctl_error("out of memory");
+        goto done;
+    }
+
+    for (i = 0; i < norgs; i++) {
+        if (json_array_append_new(arr,
+                json_stringn((char *) orgs + i * (NGX_HTTP_IMPREST_UUID_LEN
+                                                  + 1),
+                             NGX_HTTP_IMPREST_UUID_LEN)) != 0)
+        {
+            json_decref(obj);
+            json_decref(arr);
+            rc = ngx_http_imprest_ctl_error("out of memory");
+            goto done;
+        }
+    }
+
+    if (json_object_set_new(obj, "orgs", arr) != 0) {
+        json_decref(obj);
+        rc = ngx_http_imprest_ctl_error("out of memory");
+        goto done;
+    }
+
+    rc = ngx_http_imprest_ctl_print(obj);
+
+done:
+
+    OPENSSL_cleanse(tok, sizeof(tok));
+    free(opts[3].list);
+    free(orgs);
+
+    return rc;
+}
+
+
+static int
+ngx_http_imprest_ctl_token_revoke(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc, n, existed;
+    char                        *pos[1];
+    u_char                       tok[NGX_HTTP_IMPREST_TOKEN_LEN];
+    u_char                       hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
+    redisReply                  *reply;
+    ngx_http_imprest_ctl_key_t   key;
+
+    rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 1, &n);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    /* stdin ("-") is read once, on the second call */
+
+    if (ctl == NULL) {
+        return ngx_http_imprest_ctl_check_token(n ? pos[0] : NULL);
+    }
+
+    rc = ngx_http_imprest_ctl_read_token(pos[0], tok);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_digest_hex(tok, sizeof(tok), hex);
+    OPENSSL_cleanse(tok, sizeof(tok));
+
+    if (rc != 0) {
+        return ngx_http_imprest_ctl_error("SHA-256 failed");
+    }
+
+    rc = ngx_http_imprest_ctl_key(ctl, &key, "at:", hex, sizeof(hex), "");
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    reply = ngx_http_imprest_ctl_command(ctl, "DEL %b", key.data, key.len);
+    if (reply == NULL) {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    existed = reply->type == REDIS_REPLY_INTEGER && reply->integer > 0;
+    freeReplyObject(reply);
+
+    return ngx_http_imprest_ctl_print_ok(existed);
+}
+
+
+static int
+ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc, n, aborted;
+    char                        *pos[1], num[32], field[65];
+    u_char                       tok[NGX_HTTP_IMPREST_TOKEN_LEN];
+    u_char                       hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
+    size_t                       i, flen;
+    json_t                      *obj, *arr, *v;
+    long long                    exp, t;
+    const char                  *f, *s, *e, *q;
+    redisReply                  *reply, *h, *k, *val, *ttl;
+    ngx_http_imprest_ctl_key_t   key;
+
+    rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 1, &n);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    if (ctl == NULL) {
+        return ngx_http_imprest_ctl_check_token(n ? pos[0] : NULL);
+    }
+
+    rc = ngx_http_imprest_ctl_read_token(pos[0], tok);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_digest_hex(tok, sizeof(tok), hex);
+    OPENSSL_cleanse(tok, sizeof(tok));
+
+    if (rc != 0) {
+        return ngx_http_imprest_ctl_error("SHA-256 failed");
+    }
+
+    rc = ngx_http_imprest_ctl_key(ctl, &key, "at:", hex, sizeof(hex), "");
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    /* the record and its TTL as of one moment */
+
+    if (ngx_http_imprest_ctl_append(ctl, "MULTI") != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_append(ctl, "HGETALL %b", key.data, key.len)
+           != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_append(ctl, "TTL %b", key.data, key.len)
+           != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_append(ctl, "EXEC")
+           != NGX_HTTP_IMPREST_CTL_OK)
+    {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    reply = ngx_http_imprest_ctl_exec(ctl, 2, &aborted);
+    if (reply == NULL) {
+        return aborted ? ngx_http_imprest_ctl_error("EXEC aborted")
+                       : NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    h = reply->element[0];
+    ttl = reply->element[1];
+
+    if (h->type != REDIS_REPLY_ARRAY || h->elements % 2
+        || ttl->type != REDIS_REPLY_INTEGER)
+    {
+        freeReplyObject(reply);
+        return ngx_http_imprest_ctl_error("unexpected reply to HGETALL");
+    }
+
+    if (h->elements == 0) {
+        freeReplyObject(reply);
+        return ngx_http_imprest_ctl_error("no such token");
+    }
+
+    obj = json_object();
+    if (obj == NULL) {
+        freeReplyObject(reply);
+        return ngx_http_imprest_ctl_error("out of memory");
+    }
+
+    rc = ngx_http_imprest_ctl_set_str(obj, "digest", hex, sizeof(hex));
+    exp = -1;
+
+    for (i = 0; rc == 0 && i < h->elements; i += 2) {
+        k = h->element[i];
+        val = h->element[i + 1];
+
+        if (k->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING)
+        {
+            continue;
+        }
+
+        f = k->str;
+        flen = k->len;
+
+        if (flen == 4 && memcmp(f, "orgs", 4) == 0) {
+            arr = json_array();
+            s = val->str;
+            e = val->str + val->len;
+
+            while (arr && s < e) {
+                q = memchr(s, ' ', e - s);
+                q = q ? q : e;
+
+                if (q > s && json_array_append_new(arr,
+                                 json_stringn(s, q - s)) != 0)
+                {
+                    json_decref(arr);
+                    arr = NULL;
+                    break;
+                }
+
+                s = q + 1;
+            }
+
+            rc = json_object_set_new(obj, "orgs", arr);
+            continue;
+        }
+
+        if ((flen == 3 && memcmp(f, "iat", 3) == 0)
+            || (flen == 3 && memcmp(f, "exp", 3) == 0))
+        {
+            /* numbers as numbers when they are numbers */
+
+            v = NULL;
+
+            if (val->len < sizeof(num)) {
+                memcpy(num, val->str, val->len);
+                num[val->len] = '\0';
+
+                if (ngx_http_imprest_ctl_number(num, LLONG_MIN, LLONG_MAX,
+                                                &t) == 0)
+                {
+                    v = json_integer(t);
+
+                    if (f[0] == 'e') {
+                        exp = t;
+                    }
+                }
+            }
+
+            if (v == NULL) {
+                v = json_stringn(val->str, val->len);
+            }
+
+            rc = json_object_set_new(obj, f[0] == 'e' ? "exp" : "iat", v);
+            continue;
+        }
+
+        if (flen >= sizeof(field) || memchr(f, '\0', flen)) {
+            continue;
+        }
+
+        memcpy(field, f, flen);
+        field[flen] = '\0';
+
+        rc = ngx_http_imprest_ctl_set_str(obj, field, val->str, val->len);
+    }
+
+    if (rc == 0) {
+        rc = json_object_set_new(obj, "ttl", json_integer(ttl->integer));
+    }
+
+    if (rc == 0) {
+        rc = json_object_set_new(obj, "expired",
+                                 json_boolean(exp >= 0
+                                              && exp <= (long long) ctl->now));
+    }
+
+    freeReplyObject(reply);
+
+    if (rc != 0) {
+        json_decref(obj);
+        return ngx_http_imprest_ctl_error(
+                   "record is not valid UTF-8 or out of memory");
+    }
+
+    return ngx_http_imprest_ctl_print(obj);
+}
