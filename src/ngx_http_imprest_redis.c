@@ -25,6 +25,8 @@ typedef struct {
     ngx_log_t                      *log;
     ngx_uint_t                      pending;
     ngx_uint_t                      handshake;
+    ngx_uint_t                      sent;      /* commands on this link */
+    ngx_uint_t                      parsed;    /* top-level replies */
     unsigned                        ready:1;
     unsigned                        exiting:1;
 } ngx_http_imprest_redis_peer_t;
@@ -68,15 +70,27 @@ static void ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
     void *privdata);
 static void ngx_http_imprest_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_http_imprest_redis_cmd_detach(void *data);
+static ngx_int_t ngx_http_imprest_redis_solicited(const redisReadTask *task);
 static void *ngx_http_imprest_redis_create_array(const redisReadTask *task,
     int elements);
+static void *ngx_http_imprest_redis_create_string(const redisReadTask *task,
+    char *str, size_t len);
+static void *ngx_http_imprest_redis_create_integer(const redisReadTask *task,
+    long long value);
+static void *ngx_http_imprest_redis_create_nil(const redisReadTask *task);
 
 
 static ngx_http_imprest_redis_peer_t  *ngx_http_imprest_redis_peer;
 
-static redisReplyObjectFunctions       ngx_http_imprest_redis_reader_fns;
-static void *(*ngx_http_imprest_redis_default_create_array)(
-    const redisReadTask *task, int elements);
+/* hiredis's own constructors, wrapped by ours */
+static redisReplyObjectFunctions       ngx_http_imprest_redis_default_fns;
+static redisReplyObjectFunctions       ngx_http_imprest_redis_reader_fns = {
+    ngx_http_imprest_redis_create_string,
+    ngx_http_imprest_redis_create_array,
+    ngx_http_imprest_redis_create_integer,
+    ngx_http_imprest_redis_create_nil,
+    NULL
+};
 
 
 char *
@@ -420,18 +434,20 @@ ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
     ac->ev.cleanup = ngx_http_imprest_redis_cleanup;
 
     /*
-     * A reply announcing millions of elements must not make hiredis
-     * allocate for them: wrap its array constructor with a bound.
+     * hiredis's reply constructors are wrapped: to bound what a reply
+     * announcing millions of elements makes it allocate, and to refuse a
+     * reply nobody asked for (hiredis asserts on one, taking the worker
+     * down, or would hand it to the next command).
      */
-    if (ngx_http_imprest_redis_default_create_array == NULL) {
-        ngx_http_imprest_redis_reader_fns = *ac->c.reader->fn;
-        ngx_http_imprest_redis_default_create_array =
-                                  ngx_http_imprest_redis_reader_fns.createArray;
-        ngx_http_imprest_redis_reader_fns.createArray =
-                                        ngx_http_imprest_redis_create_array;
+    if (ngx_http_imprest_redis_reader_fns.freeObject == NULL) {
+        ngx_http_imprest_redis_default_fns = *ac->c.reader->fn;
+        ngx_http_imprest_redis_reader_fns.freeObject =
+                                ngx_http_imprest_redis_default_fns.freeObject;
     }
 
     ac->c.reader->fn = &ngx_http_imprest_redis_reader_fns;
+    p->sent = 0;
+    p->parsed = 0;
 
     redisAsyncSetConnectCallback(ac, ngx_http_imprest_redis_on_connect);
     redisAsyncSetDisconnectCallback(ac, ngx_http_imprest_redis_on_disconnect);
@@ -463,6 +479,8 @@ ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
         {
             goto failed;
         }
+
+        p->sent++;
     }
 
     if (rcf->db) {
@@ -477,6 +495,8 @@ ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
         {
             goto failed;
         }
+
+        p->sent++;
     }
 
     for (i = 0; i < (int) rcf->nscripts; i++) {
@@ -493,6 +513,8 @@ ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
         {
             goto failed;
         }
+
+        p->sent++;
     }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, p->log, 0,
@@ -900,6 +922,8 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    p->sent++;
+
     cmd->r = r;
     cmd->handler = handler;
     cmd->data = data;
@@ -1027,13 +1051,85 @@ ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
 }
 
 
+/*
+ * Called for each top-level reply as hiredis starts building it: more
+ * replies than commands sent means the server speaks out of turn.
+ */
+
+static ngx_int_t
+ngx_http_imprest_redis_solicited(const redisReadTask *task)
+{
+    ngx_http_imprest_redis_peer_t  *p;
+
+    if (task->parent != NULL) {
+        return 1;
+    }
+
+    p = ngx_http_imprest_redis_peer;
+
+    if (p == NULL || p->parsed >= p->sent) {
+        if (p) {
+            ngx_log_error(NGX_LOG_ERR, p->log, 0,
+                          "imprest: redis %V: unsolicited reply",
+                          &p->conf->addr);
+        }
+
+        return 0;
+    }
+
+    p->parsed++;
+
+    return 1;
+}
+
+
+/* returning NULL makes hiredis fail the reader and drop the connection */
+
 static void *
 ngx_http_imprest_redis_create_array(const redisReadTask *task, int elements)
 {
     if (elements > NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS) {
-        /* hiredis reports this as a protocol error and drops the link */
         return NULL;
     }
 
-    return ngx_http_imprest_redis_default_create_array(task, elements);
+    if (!ngx_http_imprest_redis_solicited(task)) {
+        return NULL;
+    }
+
+    return ngx_http_imprest_redis_default_fns.createArray(task, elements);
+}
+
+
+static void *
+ngx_http_imprest_redis_create_string(const redisReadTask *task, char *str,
+    size_t len)
+{
+    if (!ngx_http_imprest_redis_solicited(task)) {
+        return NULL;
+    }
+
+    return ngx_http_imprest_redis_default_fns.createString(task, str, len);
+}
+
+
+static void *
+ngx_http_imprest_redis_create_integer(const redisReadTask *task,
+    long long value)
+{
+    if (!ngx_http_imprest_redis_solicited(task)) {
+        return NULL;
+    }
+
+    return ngx_http_imprest_redis_default_fns.createInteger(task, value);
+}
+
+
+static void *
+ngx_http_imprest_redis_create_nil(const redisReadTask *task)
+{
+    if (!ngx_http_imprest_redis_solicited(task)) {
+        return NULL;
+    }
+
+    return ngx_http_imprest_redis_default_fns.createNil(task);
 }

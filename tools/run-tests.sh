@@ -1,0 +1,42 @@
+#!/bin/bash
+# Runs the Test::Nginx suite against a private redis-server that this
+# script starts and stops.  Called by `make test` (after the build) and by
+# `make asan` with TEST_NGINX_BINARY / TEST_NGINX_LOAD_MODULES overridden.
+set -u
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
+export TEST_NGINX_LOAD_MODULES=${TEST_NGINX_LOAD_MODULES:-$repo/build/nginx-dev/objs/ngx_http_imprest_module.so}
+export TEST_NGINX_SERVER_PORT=${TEST_NGINX_SERVER_PORT:-19840}
+export TEST_NGINX_REDIS_PORT=${TEST_NGINX_REDIS_PORT:-19879}
+export IMPREST_CTL=${IMPREST_CTL:-$repo/build/imprestctl}
+export IMPREST_TEST_TMP=$(mktemp -d /tmp/imprest-test.XXXXXX)
+export TEST_NGINX_REDIS_SOCKET=$IMPREST_TEST_TMP/redis.sock
+export IMPREST_REDIS=127.0.0.1:$TEST_NGINX_REDIS_PORT
+
+redis_pid=
+cleanup() {
+    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+    rm -rf "$IMPREST_TEST_TMP"
+}
+trap cleanup EXIT INT TERM
+
+# the suite's Redis: no persistence, debug commands allowed for fault tests
+redis-server --port "$TEST_NGINX_REDIS_PORT" --bind 127.0.0.1 \
+    --unixsocket "$TEST_NGINX_REDIS_SOCKET" --unixsocketperm 700 \
+    --save '' --appendonly no --enable-debug-command local \
+    --dir "$IMPREST_TEST_TMP" --logfile "$IMPREST_TEST_TMP/redis.log" &
+redis_pid=$!
+
+for i in $(seq 50); do
+    redis-cli -p "$TEST_NGINX_REDIS_PORT" ping >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+inc="-I t/lib"
+# Our own Test::Nginx::Socket only when the real one is not installed.
+perl -MTest::Nginx::Socket -e1 >/dev/null 2>&1 || inc="$inc -I t/inc"
+
+prove $inc ${PROVE_FLAGS:-} "${@:-t/}"
