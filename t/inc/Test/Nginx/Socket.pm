@@ -841,7 +841,7 @@ sub _start_tcp_mock {
         query_file => "$ServRoot/logs/tcp_query.$rep",
         delay => _parse_time($block->tcp_reply_delay),
         no_close => defined $block->tcp_no_close,
-        shutdown => $block->tcp_shutdown,
+        shutdown => scalar $block->tcp_shutdown,
     );
 }
 
