@@ -1,0 +1,29 @@
+# NEGATIVE self-test of t/inc/Test/Nginx/Socket.pm: tcp_query mismatch
+# t/runner/selftest.sh runs it and requires it to FAIL with a TAP line
+# matching every "expect-fail" regex below.
+# expect-fail: ^not ok .* - tcp_query ok
+BEGIN {
+    unless ($ENV{TEST_NGINX_SELFTEST}) {
+        print "1..0 # SKIP runner self-test; run t/runner/selftest.sh\n";
+        exit 0;
+    }
+}
+use Test::Nginx::Socket 'no_plan';
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: nginx sends HTTP/1.0, the test expects HTTP/1.1
+--- config
+    location = /t { proxy_pass http://127.0.0.1:19853; }
+--- request
+GET /t
+--- tcp_listen: 19853
+--- tcp_query eval
+"GET /t HTTP/1.1\r\nHost: 127.0.0.1:19853\r\nConnection: close\r\n\r\n"
+--- tcp_reply eval
+"HTTP/1.0 200 OK\r\n\r\nok\n"
+--- response_body
+ok

@@ -1,0 +1,72 @@
+#!/bin/sh
+# Self-test of our Test::Nginx::Socket work-alike (t/inc) against a plain
+# nginx: every t/runner/pass/*.t must pass, and every t/runner/fail/*.t must
+# FAIL with TAP lines matching each of its "# expect-fail: REGEX" comments,
+# so a runner that cannot fail is caught too.
+#
+#   t/runner/selftest.sh            (from anywhere; exits 0 when all is well)
+#
+# Environment: TEST_NGINX_BINARY (default /usr/sbin/nginx),
+# TEST_NGINX_SERVER_PORT (default 19840).  The fake upstreams in the .t
+# files listen on 19851-19853.
+
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+
+export TEST_NGINX_SELFTEST=1
+export TEST_NGINX_BINARY="${TEST_NGINX_BINARY:-/usr/sbin/nginx}"
+export TEST_NGINX_SERVER_PORT="${TEST_NGINX_SERVER_PORT:-19840}"
+tmp=$(mktemp -d /tmp/tn-selftest.XXXXXX) || exit 2
+trap 'rm -rf "$tmp"' EXIT INT TERM
+export TEST_NGINX_SERVROOT="$tmp/servroot"
+
+status=0
+
+# The module under test must be ours, not an installed one.
+where=$(perl -I t/inc -MTest::Nginx::Socket -e 'print $INC{"Test/Nginx/Socket.pm"}')
+case "$where" in
+    t/inc/*) ;;
+    *) echo "selftest: Test::Nginx::Socket loads from $where, not t/inc"; exit 1 ;;
+esac
+
+echo "== positive self-tests (must pass)"
+if ! prove -I t/inc t/runner/pass/; then
+    echo "selftest: FAILED: a positive self-test failed"
+    status=1
+fi
+
+echo "== negative self-tests (must fail, for the stated reason)"
+for t in t/runner/fail/*.t; do
+    out=$(prove -I t/inc -v "$t" 2>&1)
+    rc=$?
+    if [ "$rc" -eq 0 ]; then
+        echo "FAILED  $t passed but must fail"
+        status=1
+        continue
+    fi
+    missing=''
+    while IFS= read -r re; do
+        printf '%s\n' "$out" | grep -Eq -- "$re" || missing="$missing
+    no TAP line matches: $re"
+    done <<EOF
+$(sed -n 's/^# expect-fail: //p' "$t")
+EOF
+    if [ -z "$(sed -n 's/^# expect-fail: //p' "$t")" ]; then
+        missing="
+    the file has no '# expect-fail:' line"
+    fi
+    if [ -n "$missing" ]; then
+        echo "FAILED  $t failed, but not as expected:$missing"
+        printf '%s\n' "$out" | sed 's/^/    | /' | head -40
+        status=1
+    else
+        echo "ok      $t fails as expected"
+    fi
+done
+
+if [ "$status" -eq 0 ]; then
+    echo "selftest: OK"
+else
+    echo "selftest: FAILED"
+fi
+exit "$status"
