@@ -940,6 +940,10 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
 
     p->pending++;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "imprest: redis command queued: %V, %ui pending",
+                   &script->name, p->pending);
+
     return NGX_OK;
 }
 

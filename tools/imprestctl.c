@@ -335,6 +335,7 @@ NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX "\")\n"
 "  member del UID ORG_UUID\n"
 "  token mint --user UID --client CID [--scope \"a b\"] [--org ORG_UUID]...\n"
 "             [--ttl SECONDS] [--exp UNIX] [--aud AUDIENCE]\n"
+"             [--token TOKEN]   (record this well-formed token, \"-\": stdin)\n"
 "                                new access token; the Redis key lives\n"
 "                                --ttl seconds (default 7200), the record\n"
 "                                says exp (default now + ttl); user and\n"
@@ -1475,7 +1476,8 @@ ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl, int argc,
         { "--org", NULL, NULL, 0 },
         { "--ttl", NULL, NULL, 0 },
         { "--exp", NULL, NULL, 0 },
-        { "--aud", NULL, NULL, 0 }
+        { "--aud", NULL, NULL, 0 },
+        { "--token", NULL, NULL, 0 }
     };
 
     exp = 0;
@@ -1490,9 +1492,20 @@ ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl, int argc,
         goto done;
     }
 
-    rc = ngx_http_imprest_ctl_parse(argc, argv, opts, 7, pos, 0, &n);
+    rc = ngx_http_imprest_ctl_parse(argc, argv, opts, 8, pos, 0, &n);
     if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         goto done;
+    }
+
+    /*
+     * --token records a token made elsewhere (test suites that must know
+     * their tokens before any request runs); it must be well-formed.
+     */
+    if (opts[7].value) {
+        rc = ngx_http_imprest_ctl_read_token(opts[7].value, tok);
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            goto done;
+        }
     }
 
     rc = ngx_http_imprest_ctl_check_id("--user", opts[0].value);
@@ -1610,7 +1623,9 @@ ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl, int argc,
         exp = (long long) ctl->now + ttl;
     }
 
-    if (ngx_http_imprest_token_generate(NGX_HTTP_IMPREST_TOKEN_AT, tok) != 0
+    if ((opts[7].value == NULL
+         && ngx_http_imprest_token_generate(NGX_HTTP_IMPREST_TOKEN_AT, tok)
+            != 0)
         || ngx_http_imprest_digest_hex(tok, sizeof(tok), hex) != 0)
     {
         rc = ngx_http_imprest_ctl_error("cannot generate a token");
