@@ -110,3 +110,21 @@ GET /t
 --- response_body_like: 504 Gateway Time-out
 --- error_log
 upstream timed out (110: Connection timed out) while reading response header from upstream
+
+
+
+=== TEST 6: tcp_listen on a unix domain socket
+--- config
+    location = /t {
+        proxy_pass http://unix:/tmp/tn-selftest-19851.sock:/u;
+    }
+--- request
+GET /t
+--- tcp_listen: /tmp/tn-selftest-19851.sock
+--- tcp_query_len: 55
+--- tcp_reply eval
+sub { my $q = shift; "HTTP/1.0 200 OK\r\n\r\n" . ($q =~ m{^GET /u } ? "unix ok\n" : "bad query: $q") }
+--- response_body
+unix ok
+--- no_error_log
+[error]

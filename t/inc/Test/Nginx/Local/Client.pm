@@ -121,6 +121,7 @@ sub exchange {
             shutdown($sock, $o{shutdown}) if defined $o{shutdown};
         }
 
+        $! = 0;
         my ($can_read, $can_write) =
             IO::Select->select($sel, $writing ? $sel : undef, undef,
                                $o{timeout});

@@ -152,12 +152,17 @@ sub wait_listening {
             return 'nginx exited during startup ('
                    . describe_status($self->{exit}) . ')';
         }
-        my %inodes = map { $_ => 1 } listening_inodes($port);
-        if (%inodes) {
-            return undef if $self->_owns_socket(\%inodes);
-            # /proc unreadable for fds: accept any listener we did not see
-            # before starting (the caller checked the port was free).
-            return undef unless -r "/proc/$self->{pid}/fd";
+        if (!-r '/proc/net/tcp') {
+            # No /proc: a connect probe (it shows up in a debug log).
+            return undef if _connects($port);
+        } else {
+            my %inodes = map { $_ => 1 } listening_inodes($port);
+            if (%inodes) {
+                return undef if $self->_owns_socket(\%inodes);
+                # fds unreadable: accept a listener that was not there
+                # before the start (the caller checked the port was free).
+                return undef unless -r "/proc/$self->{pid}/fd";
+            }
         }
         sleep 0.01;
     }
@@ -194,9 +199,12 @@ sub listening_inodes {
 
 sub port_in_use {
     my ($port) = @_;
-    my @inodes = listening_inodes($port);
-    return scalar @inodes if -r '/proc/net/tcp';
-    # No /proc: fall back to a connect probe.
+    return scalar listening_inodes($port) if -r '/proc/net/tcp';
+    return _connects($port);
+}
+
+sub _connects {
+    my ($port) = @_;
     require IO::Socket::INET;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
                                   Proto => 'tcp', Timeout => 1);
