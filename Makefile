@@ -15,7 +15,7 @@ CORE_SRCS  := src/ngx_http_imprest_core.c
 CORE_HDRS  := src/ngx_http_imprest_core.h
 MODULE_SRCS := config ngx_http_imprest_module.c $(wildcard src/*.c src/*.h)
 
-.PHONY: all deps module imprestctl unit test test-nginx asan demo bench clean
+.PHONY: all deps module imprestctl unit test test-nginx asan demo bench clean check-examples install
 
 all: module imprestctl
 
@@ -57,3 +57,10 @@ test: deps module imprestctl unit
 
 clean:
 	rm -rf $(BUILD) t/servroot*
+
+# The README's run command: the gateway on a private Redis, demo config.
+demo: deps module imprestctl
+	@tools/demo.sh
+
+check-examples: module
+	@tools/check-conf-examples.sh

@@ -900,9 +900,16 @@ ngx_http_imprest_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    /* identity is published only for a request that passed */
+    /*
+     * Identity is published once the token itself was found valid (so a
+     * 403 is logged with who was refused); the organization only when it
+     * was accepted.
+     */
     if (data != NGX_HTTP_IMPREST_VAR_STATUS
-        && ctx->outcome != NGX_HTTP_IMPREST_OK)
+        && ctx->outcome != NGX_HTTP_IMPREST_OK
+        && (data == NGX_HTTP_IMPREST_VAR_ORG
+            || (ctx->outcome != NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE
+                && ctx->outcome != NGX_HTTP_IMPREST_ORG_FORBIDDEN)))
     {
         v->not_found = 1;
         return NGX_OK;

@@ -1,0 +1,162 @@
+#!/bin/bash
+# `make demo`: the gateway on its embedded default.  Starts a private Redis
+# (127.0.0.1:6390) and nginx with conf-examples/demo.conf (gateway on
+# 127.0.0.1:8080, demo accounting upstream on 8081), seeds a user, two
+# organizations and a token with imprestctl, walks through calls that
+# succeed and that fail for each reason, then keeps serving until Ctrl-C.
+#   DEMO_ONCE=1   stop after the walkthrough (used by the test suite)
+set -u
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+demo=$repo/build/demo
+ctl=$repo/build/imprestctl
+module=$repo/build/nginx-dev/objs/ngx_http_imprest_module.so
+nginx=${NGINX:-/usr/sbin/nginx}
+redis_port=6390
+gw=http://127.0.0.1:8080
+
+redis_pid= nginx_pid=
+stop() {
+    [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null \
+        && wait "$nginx_pid" 2>/dev/null
+    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null \
+        && wait "$redis_pid" 2>/dev/null
+    nginx_pid= redis_pid=
+}
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
+
+for port in 6390 8080 8081; do
+    if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+        echo "demo: port $port is in use; stop what holds it first" >&2
+        exit 1
+    fi
+done
+
+rm -rf "$demo"
+mkdir -p "$demo/logs" "$demo/conf" "$demo/modules" "$demo/redis"
+ln -s "$module" "$demo/modules/ngx_http_imprest_module.so"
+cp "$repo/conf-examples/demo.conf" "$demo/conf/nginx.conf"
+
+redis-server --port $redis_port --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$demo/redis" --logfile "$demo/redis/redis.log" &
+redis_pid=$!
+for i in $(seq 50); do
+    redis-cli -p $redis_port ping >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+# nginx as our own child (daemon off): it stops the moment we do
+"$nginx" -p "$demo/" -c conf/nginx.conf -e stderr -g 'daemon off;' &
+nginx_pid=$!
+for i in $(seq 50); do
+    curl -s -o /dev/null "$gw/health" && break
+    sleep 0.1
+done
+
+export IMPREST_REDIS=127.0.0.1:$redis_port
+
+org1=3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b
+org2=9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c6d
+other=a1b2c3d4-e5f6-4789-abcd-ef0123456789
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() {
+    printf '$'; printf ' %q' "$@"; printf '\n'
+    "$@" -s -i | sed -e 's/\r$//' -e '/^Date:/d' -e '/^Server:/d' \
+        -e '/^Connection:/d' -e '/^Content-Length:/d'
+}
+
+say "Seeding the accounting data with imprestctl"
+"$ctl" user add alice --name "Alice Example"
+"$ctl" org add $org1 --name "Acme Ltd"
+"$ctl" org add $org2 --name "Beta Books"
+"$ctl" org add $other --name "Someone Else Inc"
+"$ctl" member add alice $org1
+"$ctl" member add alice $org2
+token=$("$ctl" token mint --user alice --client demo-app \
+        --scope money_in --org $org1 --org $org2 \
+        | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+echo "access token: $token"
+
+say "Which organizations may this token act on? (guide, step 4)"
+show curl "$gw/api/v1/me/organizations" -H "Authorization: Bearer $token"
+
+say "Allowed: read invoices of Acme (scope money_in)"
+show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
+    -H "X-Organization-Id: $org1"
+
+say "Spoofed identity headers never reach the upstream"
+show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
+    -H "X-Organization-Id: $org1" -H "X-Imprest-User-Id: admin"
+
+say "401: no token"
+show curl "$gw/api/v1/invoices" -H "X-Organization-Id: $org1"
+
+say "401: malformed token (rejected before Redis)"
+show curl "$gw/api/v1/invoices" -H "Authorization: Bearer not-a-token" \
+    -H "X-Organization-Id: $org1"
+
+say "400: no X-Organization-Id"
+show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token"
+
+say "400: X-Organization-Id is not a UUID"
+show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
+    -H "X-Organization-Id: acme"
+
+say "403: an organization this token was not granted"
+show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
+    -H "X-Organization-Id: $other"
+
+say "403: bills need money_out, the token has money_in only"
+show curl "$gw/api/v1/bills" -H "Authorization: Bearer $token" \
+    -H "X-Organization-Id: $org1"
+
+say "403: alice leaves Beta Books; the grant no longer works there"
+"$ctl" member del alice $org2
+show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
+    -H "X-Organization-Id: $org2"
+
+say "401: the token is revoked"
+"$ctl" token revoke "$token"
+show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
+    -H "X-Organization-Id: $org1"
+
+say "503: Redis is down, the gate fails closed"
+token2=$("$ctl" token mint --user alice --client demo-app --scope money_in \
+         --org $org1 | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+kill "$redis_pid"; wait "$redis_pid" 2>/dev/null; redis_pid=
+show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token2" \
+    -H "X-Organization-Id: $org1"
+
+say "The access log names each outcome"
+tail -n 6 "$demo/logs/access.log"
+
+if [ -n "${DEMO_ONCE:-}" ]; then
+    exit 0
+fi
+
+say "Redis restarted; the gateway reconnects by itself"
+redis-server --port $redis_port --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$demo/redis" --logfile "$demo/redis/redis.log" &
+redis_pid=$!
+sleep 1.5
+"$ctl" user add alice --name "Alice Example" >/dev/null
+"$ctl" org add $org1 --name "Acme Ltd" >/dev/null
+"$ctl" member add alice $org1 >/dev/null
+token=$("$ctl" token mint --user alice --client demo-app --scope money_in \
+        --org $org1 | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
+    -H "X-Organization-Id: $org1"
+
+cat <<EOF
+
+The gateway is running at $gw (Redis: 127.0.0.1:$redis_port).
+Try it:
+  curl -i $gw/api/v1/invoices -H "Authorization: Bearer $token" \\
+       -H "X-Organization-Id: $org1"
+Mint more tokens with: IMPREST_REDIS=127.0.0.1:$redis_port $ctl token mint ...
+Logs: $demo/logs.  Ctrl-C stops nginx and Redis.
+EOF
+
+wait "$nginx_pid"
