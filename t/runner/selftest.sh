@@ -7,7 +7,7 @@
 #   t/runner/selftest.sh            (from anywhere; exits 0 when all is well)
 #
 # Environment: TEST_NGINX_BINARY (default /usr/sbin/nginx),
-# TEST_NGINX_SERVER_PORT (default 19840).  The fake upstreams in the .t
+# TEST_NGINX_SERVER_PORT (default: the first free one of 19840-19849).  The fake upstreams in the .t
 # files listen on 19851-19853.
 
 set -u
@@ -15,7 +15,16 @@ cd "$(dirname "$0")/../.." || exit 2
 
 export TEST_NGINX_SELFTEST=1
 export TEST_NGINX_BINARY="${TEST_NGINX_BINARY:-/usr/sbin/nginx}"
-export TEST_NGINX_SERVER_PORT="${TEST_NGINX_SERVER_PORT:-19840}"
+if [ -z "${TEST_NGINX_SERVER_PORT:-}" ]; then
+    # Others test on this machine too: take the first free port of 19840-9.
+    TEST_NGINX_SERVER_PORT=$(perl -I t/inc -MTest::Nginx::Local::Server -e '
+        for (19840 .. 19849) {
+            next if Test::Nginx::Local::Server::port_in_use($_);
+            print; exit;
+        }')
+    [ -n "$TEST_NGINX_SERVER_PORT" ] || { echo "selftest: no free port"; exit 2; }
+fi
+export TEST_NGINX_SERVER_PORT
 tmp=$(mktemp -d /tmp/tn-selftest.XXXXXX) || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
 export TEST_NGINX_SERVROOT="$tmp/servroot"
