@@ -51,9 +51,12 @@ $(BUILD)/unit-core: t/unit/test_core.c $(CORE_SRCS) $(CORE_HDRS)
 unit: deps $(BUILD)/unit-core
 	$(BUILD)/unit-core
 
-# The README's test command.
+# The README's test command: unit tests, conf examples, the Test::Nginx
+# suite on a private Redis, and the demo walkthrough as a smoke test.
 test: deps module imprestctl unit
+	@tools/check-conf-examples.sh
 	@tools/run-tests.sh
+	@tools/test-demo.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*
@@ -64,3 +67,7 @@ demo: deps module imprestctl
 
 check-examples: module
 	@tools/check-conf-examples.sh
+
+# wrk through the gate and around it, same nginx, interleaved rounds.
+bench: deps module imprestctl
+	@perl tools/bench.pl

@@ -1,0 +1,274 @@
+#!/usr/bin/perl
+# `make bench`: wrk against one nginx, through the gate and around it, in
+# interleaved rounds, with 10,000 distinct tokens picked at random per
+# request.  Reports requests/s, p50/p99 latency, non-2xx responses, Redis
+# commands per request and the gate/plain throughput ratio.
+#
+#   BENCH_ROUNDS (3)  BENCH_SECONDS (5)  BENCH_CONNECTIONS (32)
+#   BENCH_TOKENS (10000)  BENCH_WORKERS (1)  BENCH_SKIP=gate,plain
+#   BENCH_EXTRA="name:path:lua" adds a mode (the token endpoint uses it)
+
+use strict;
+use warnings;
+
+use Digest::SHA qw(sha256 sha256_hex);
+use MIME::Base64 qw(encode_base64url);
+use File::Path qw(make_path remove_tree);
+use IO::Socket::INET;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+my $repo = abs_path(dirname(abs_path($0)) . '/..');
+
+my $dir      = "$repo/build/bench";
+my $nginx    = $ENV{NGINX} || '/usr/sbin/nginx';
+my $module   = $ENV{MODULE} || "$repo/build/nginx-dev/objs/ngx_http_imprest_module.so";
+my $rounds   = $ENV{BENCH_ROUNDS} || 3;
+my $secs     = $ENV{BENCH_SECONDS} || 5;
+my $conns    = $ENV{BENCH_CONNECTIONS} || 32;
+my $ntokens  = $ENV{BENCH_TOKENS} || 10000;
+my $workers  = $ENV{BENCH_WORKERS} || 1;
+my $rport    = 6392;
+my $port     = 8090;
+my $uport    = 8091;
+my $org      = '3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b';
+
+my (@pids);
+sub cleanup {
+    for my $p (reverse @pids) { kill 'TERM', $p; waitpid $p, 0 }
+    @pids = ();
+}
+$SIG{INT} = $SIG{TERM} = sub { cleanup(); exit 1 };
+END { cleanup() }
+
+remove_tree($dir);
+make_path("$dir/logs", "$dir/conf", "$dir/redis");
+
+sub spawn {
+    my @cmd = @_;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDOUT, '>>', "$dir/logs/spawn.log";
+        open STDERR, '>&', \*STDOUT;
+        { exec @cmd }
+        POSIX::_exit(127);
+    }
+    push @pids, $pid;
+    return $pid;
+}
+
+sub wait_port {
+    my ($p) = @_;
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$p");
+        if ($s) { close $s; return }
+        sleep 0.05;
+    }
+    die "nothing listens on $p\n";
+}
+
+sub redis {
+    my $out = `redis-cli -p $rport @_ 2>&1`;
+    return $out;
+}
+
+spawn('redis-server', '--port', $rport, '--bind', '127.0.0.1', '--save', '',
+      '--appendonly', 'no', '--dir', "$dir/redis");
+wait_port($rport);
+
+# --- 10,000 tokens, written with the same layout imprestctl writes ----------
+
+print "seeding $ntokens tokens...\n";
+my @tokens;
+open my $pipe, '|-', "redis-cli -p $rport --pipe >$dir/logs/pipe.log 2>&1"
+    or die;
+sub resp { my $s = '*' . scalar(@_) . "\r\n"; $s .= '$' . length($_) . "\r\n$_\r\n" for @_; $s }
+print $pipe resp('HSET', 'imprest:user:bench', 'name', 'Bench User');
+print $pipe resp('SADD', 'imprest:user:bench:orgs', $org);
+print $pipe resp('HSET', "imprest:org:$org", 'name', 'Bench Org');
+print $pipe resp('SADD', "imprest:org:$org:members", 'bench');
+open my $rnd, '<', '/dev/urandom' or die;
+my $exp = time() + 86400;
+for (1 .. $ntokens) {
+    read($rnd, my $raw, 32);
+    my $head = 'imp_at_' . encode_base64url($raw);
+    my $tok = $head . encode_base64url(substr(sha256($head), 0, 4));
+    push @tokens, $tok;
+    my $key = 'imprest:at:' . sha256_hex($tok);
+    print $pipe resp('HSET', $key, 'uid', 'bench', 'cid', 'bench-app',
+                     'scope', 'money_in money_out', 'orgs', $org,
+                     'iat', int(time()), 'exp', int($exp), 'aud', '');
+    print $pipe resp('EXPIRE', $key, 86400);
+}
+close $pipe;
+close $rnd;
+
+open my $tf, '>', "$dir/tokens.txt" or die;
+print $tf "$_\n" for @tokens;
+close $tf;
+
+# --- nginx: one gated and one plain location in front of one upstream ------
+
+open my $cf, '>', "$dir/conf/nginx.conf" or die;
+print $cf <<"EOF";
+load_module $module;
+worker_processes $workers;
+error_log logs/error.log warn;
+pid logs/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    imprest_redis 127.0.0.1:$rport timeout=1s;
+    upstream backend { server 127.0.0.1:$uport; keepalive 64; }
+    server {
+        listen 127.0.0.1:$uport;
+        location / { return 200 "ok\\n"; }
+    }
+    server {
+        listen 127.0.0.1:$port;
+        location /plain/ {
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://backend;
+        }
+        location /api/ {
+            imprest_gate on;
+            imprest_require_scope money_in;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://backend;
+        }
+    }
+}
+EOF
+close $cf;
+
+spawn($nginx, '-p', "$dir/", '-c', 'conf/nginx.conf', '-g', 'daemon off;');
+wait_port($port);
+
+# --- wrk: a random token per request -----------------------------------------
+
+open my $lua, '>', "$dir/tokens.lua" or die;
+print $lua <<"EOF";
+local tokens = {}
+for line in io.lines("$dir/tokens.txt") do tokens[#tokens + 1] = line end
+math.randomseed(os.time())
+request = function()
+    local t = tokens[math.random(#tokens)]
+    return wrk.format("GET", nil, {
+        ["Authorization"] = "Bearer " .. t,
+        ["X-Organization-Id"] = "$org" })
+end
+EOF
+close $lua;
+
+# the same headers for the plain path, so the requests are the same size
+open $lua, '>', "$dir/plain.lua" or die;
+print $lua <<"EOF";
+local tokens = {}
+for line in io.lines("$dir/tokens.txt") do tokens[#tokens + 1] = line end
+request = function()
+    local t = tokens[math.random(#tokens)]
+    return wrk.format("GET", nil, {
+        ["Authorization"] = "Bearer " .. t,
+        ["X-Organization-Id"] = "$org" })
+end
+EOF
+close $lua;
+
+# Commands clients sent, round trips: commandstats also counts the calls a
+# script makes inside Redis; in this benchmark only the token script issues
+# HMGET, SISMEMBER and HGET, so those are subtracted.
+sub redis_calls {
+    my $total = 0;
+    for (split /\n/, redis('INFO', 'commandstats')) {
+        next unless /^cmdstat_(\w+):calls=(\d+)/;
+        next if $1 eq 'info' || $1 eq 'hmget' || $1 eq 'sismember'
+                || $1 eq 'hget';
+        $total += $2;
+    }
+    return $total;
+}
+
+sub wrk_run {
+    my ($path, $script, $method) = @_;
+    my $out = `wrk -t1 -c$conns -d${secs}s --latency -s $script http://127.0.0.1:$port$path 2>&1`;
+    my %r = (out => $out);
+    ($r{rps}) = $out =~ /Requests\/sec:\s+([\d.]+)/;
+    ($r{reqs}) = $out =~ /(\d+) requests in/;
+    ($r{non2xx}) = $out =~ /Non-2xx or 3xx responses:\s+(\d+)/;
+    $r{non2xx} //= 0;
+    ($r{errors}) = $out =~ /Socket errors: (.*)/;
+    for my $pc (50, 99) {
+        my ($v, $u) = $out =~ /^\s+$pc%\s+([\d.]+)(us|ms|s)\s*$/m;
+        $v = defined $v ? $v * ($u eq 'us' ? 0.001 : $u eq 's' ? 1000 : 1)
+                        : 0;
+        $r{"p$pc"} = $v;
+    }
+    die "wrk failed:\n$out" unless $r{rps};
+    return \%r;
+}
+
+my %modes = (
+    plain => ['/plain/v1/invoices', "$dir/plain.lua"],
+    gate  => ['/api/v1/invoices', "$dir/tokens.lua"],
+);
+my @order = ('plain', 'gate');
+
+# extra modes (e.g. the token endpoint) append "name:path:lua" triples
+for (split /,/, $ENV{BENCH_EXTRA} || '') {
+    my ($name, $path, $script) = split /:/, $_, 3;
+    $modes{$name} = [$path, $script];
+    push @order, $name;
+}
+
+my %skip = map { $_ => 1 } split /,/, $ENV{BENCH_SKIP} || '';
+@order = grep { !$skip{$_} } @order;
+
+# warm up both paths (connections, caches), unmeasured
+wrk_run($modes{$_}[0], $modes{$_}[1]) for @order;
+
+my %res;
+for my $round (1 .. $rounds) {
+    for my $m ($round % 2 ? @order : reverse @order) {
+        my $before = redis_calls();
+        my $r = wrk_run(@{ $modes{$m} });
+        $r->{cmds} = redis_calls() - $before;
+        push @{ $res{$m} }, $r;
+        printf "round %d %-6s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  "
+             . "non-2xx %d  redis cmds/req %.3f\n",
+            $round, $m, $r->{rps}, $r->{p50}, $r->{p99}, $r->{non2xx},
+            $r->{reqs} ? $r->{cmds} / $r->{reqs} : 0;
+    }
+}
+
+sub mean { my $s = 0; $s += $_ for @_; @_ ? $s / @_ : 0 }
+
+my $nproc = `nproc`; chomp $nproc;
+my $report = sprintf "\nImprest gate benchmark: %d rounds x %d s, %d connections, "
+    . "%d tokens, %d nginx worker(s), %s CPUs shared by wrk, nginx, "
+    . "upstream and Redis\n\n", $rounds, $secs, $conns, $ntokens, $workers,
+    $nproc;
+$report .= sprintf "%-8s %12s %10s %10s %10s %14s\n",
+    'mode', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'redis cmd/req';
+for my $m (@order) {
+    my @r = @{ $res{$m} };
+    my $reqs = 0; $reqs += $_->{reqs} for @r;
+    my $cmds = 0; $cmds += $_->{cmds} for @r;
+    my $non = 0; $non += $_->{non2xx} for @r;
+    $report .= sprintf "%-8s %12.0f %10.2f %10.2f %10d %14.3f\n", $m,
+        mean(map { $_->{rps} } @r), mean(map { $_->{p50} } @r),
+        mean(map { $_->{p99} } @r), $non, $reqs ? $cmds / $reqs : 0;
+}
+if ($res{gate} && $res{plain}) {
+    $report .= sprintf "\ngate/plain throughput ratio: %.2f (target >= 0.60)\n",
+        mean(map { $_->{rps} } @{ $res{gate} })
+        / mean(map { $_->{rps} } @{ $res{plain} });
+}
+print $report;
+open my $rf, '>', "$dir/results.txt" or die;
+print $rf $report;
+close $rf;
+print "(also in build/bench/results.txt)\n";

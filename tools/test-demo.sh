@@ -1,0 +1,30 @@
+#!/bin/bash
+# The README's run command must keep working: run its walkthrough once and
+# check that every outcome it shows came out as shown.
+set -u
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out=$(DEMO_ONCE=1 "$repo/tools/demo.sh" 2>&1)
+rc=$?
+pass=0 fail=0
+check() {
+    if grep -qF -- "$1" <<<"$out"; then
+        pass=$((pass + 1))
+    else
+        echo "not ok - demo output lacks: $1"
+        fail=$((fail + 1))
+    fi
+}
+[ $rc = 0 ] && pass=$((pass + 1)) || { echo "not ok - demo exited $rc"; fail=$((fail + 1)); }
+check '{"organizations":[{"id":"3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b","name":"Acme Ltd"},{"id":"9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c6d","name":"Beta Books"}]}'
+check '"user_id":"alice","client_id":"demo-app","organization_id":"3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b","scope":"money_in","authorization_seen":""'
+check 'HTTP/1.1 401 Unauthorized'
+check 'error="invalid_token", error_description="malformed token"'
+check 'error_description":"the X-Organization-Id header is required"'
+check 'scope="money_out"'
+check '"error":"access_denied"'
+check 'error_description":"unknown, expired or revoked token"'
+check 'HTTP/1.1 503 Service Temporarily Unavailable'
+check 'imprest=redis_unavailable'
+[ $fail = 0 ] || printf '%s\n' "$out" | tail -40
+echo "demo: $pass passed, $fail failed"
+[ $fail = 0 ]
