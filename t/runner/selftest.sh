@@ -7,8 +7,8 @@
 #   t/runner/selftest.sh            (from anywhere; exits 0 when all is well)
 #
 # Environment: TEST_NGINX_BINARY (default /usr/sbin/nginx),
-# TEST_NGINX_SERVER_PORT (default: the first free one of 19840-19849).  The fake upstreams in the .t
-# files listen on 19851-19853.
+# TEST_NGINX_SERVER_PORT (default: the first free one of 19840-19849).
+# The fake upstreams in the .t files listen on 19851-19853.
 
 set -u
 cd "$(dirname "$0")/../.." || exit 2

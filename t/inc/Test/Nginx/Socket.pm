@@ -151,7 +151,12 @@ sub run_tests {
     for my $block (Test::Base::blocks()) {
         $_->($block) for @BlockPreprocessors;
         $block->set_value('name', "$0 " . $block->name);
-        run_test($block);
+        next if eval { run_test($block); 1 };
+        Test::More::fail($block->name . " - test runner error: $@");
+        if ($Nginx && $Nginx->pid) {
+            $Nginx->stop($StopGrace);
+            undef $Nginx;
+        }
     }
 
     cleanup();
@@ -278,7 +283,7 @@ sub run_test {
 sub cleanup {
     $_->() for @CleanupHandlers;
     @CleanupHandlers = ();
-    if ($Nginx && $Nginx->pid) {
+    if ($Nginx && $Nginx->pid && !$ENV{TEST_NGINX_NO_CLEAN}) {
         $Nginx->stop($StopGrace);
     }
     undef $Nginx;
@@ -678,7 +683,8 @@ sub _check_response {
 
     if (defined $block->response_headers) {
         ($ok, $v) = _indexed($block, 'response_headers', $idx, $need_array);
-        for my $line ($ok ? split /\n/, defined $v ? $v : '' : ()) {
+        my @lines = $ok && defined $v ? split(/\n/, $v) : ();
+        for my $line (@lines) {
             $line =~ s/^\s+|\s+$//g;
             next if $line eq '';
             if ($line =~ s/^!\s*//) {
@@ -696,7 +702,8 @@ sub _check_response {
 
     if (defined $block->response_headers_like) {
         ($ok, $v) = _indexed($block, 'response_headers_like', $idx, $need_array);
-        for my $line ($ok ? split /\n/, defined $v ? $v : '' : ()) {
+        my @lines = $ok && defined $v ? split(/\n/, $v) : ();
+        for my $line (@lines) {
             $line =~ s/^\s+|\s+$//g;
             next if $line eq '';
             my ($key, $pat) = split /\s*:\s*/, $line, 2;
