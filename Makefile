@@ -71,3 +71,8 @@ check-examples: module
 # wrk through the gate and around it, same nginx, interleaved rounds.
 bench: deps module imprestctl
 	@perl tools/bench.pl
+
+install: module imprestctl
+	install -m 644 $(MODULE) /usr/lib/nginx/modules/ngx_http_imprest_module.so
+	install -m 755 $(BUILD)/imprestctl /usr/local/bin/imprestctl 2>/dev/null \
+	  || true
