@@ -1096,6 +1096,15 @@ C<--error-log-path=stderr>.
 
 =back
 
+=head2 Self-test
+
+F<t/runner/selftest.sh> runs F<t/runner/pass/*.t> against a plain nginx
+(they must pass) and F<t/runner/fail/*.t> (each must fail, with the TAP
+line named in its C<# expect-fail:> comment).  Helpers live in
+F<Test/Nginx/Local/>: F<Server.pm> (nginx process and server root),
+F<Client.pm> (requests, strict response parsing), F<TcpMock.pm>
+(C<tcp_listen>).
+
 =head2 Not supported
 
 HUP reload, valgrind, check-leak, benchmark, stap, HTTP/2 and HTTP/3
@@ -1103,6 +1112,7 @@ modes; requests split into packets inside C<request eval> (use
 C<raw_request eval>); C<udp_*>, C<access_log>/C<no_access_log>,
 C<shutdown_error_log>, C<response_body_filters>, C<curl>, C<todo>,
 C<skip_nginx2>, C<skip_openssl>, C<stap*>, C<error_log_file>,
-C<TEST_NGINX_RAND_PORT_*>.
+C<TEST_NGINX_RAND_PORT_*>, C<TEST_NGINX_LEAVE> (the server root is never
+removed anyway), shuffling.
 
 =cut
