@@ -7,7 +7,7 @@
 #   t/runner/selftest.sh            (from anywhere; exits 0 when all is well)
 #
 # Environment: TEST_NGINX_BINARY (default /usr/sbin/nginx),
-# TEST_NGINX_SERVER_PORT (default: the first free one of 19840-19849).
+# TEST_NGINX_SERVER_PORT (default: the first free one of 19844-19849).
 # The fake upstreams in the .t files listen on 19851-19853.
 
 set -u
@@ -16,9 +16,10 @@ cd "$(dirname "$0")/../.." || exit 2
 export TEST_NGINX_SELFTEST=1
 export TEST_NGINX_BINARY="${TEST_NGINX_BINARY:-/usr/sbin/nginx}"
 if [ -z "${TEST_NGINX_SERVER_PORT:-}" ]; then
-    # Others test on this machine too: take the first free port of 19840-9.
+    # Others test on this machine too: take the first free port of 19844-9
+    # (tools/run-tests.sh uses 19840-19843).
     TEST_NGINX_SERVER_PORT=$(perl -I t/inc -MTest::Nginx::Local::Server -e '
-        for (19840 .. 19849) {
+        for (19844 .. 19849) {
             next if Test::Nginx::Local::Server::port_in_use($_);
             print; exit;
         }')
