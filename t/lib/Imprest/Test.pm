@@ -289,4 +289,325 @@ sub stop_fake {
     @fake_pids = ();
 }
 
+# --- for the Redis fault tests (t/070-redis-faults.t, t/071-redis-conn.t) --
+#
+# Test::Nginx runs `--- init` after nginx is up, so a Redis (or fake) that
+# must be there when the worker first connects is started from a
+# `--- before_start` section, and a fault that must strike between two
+# requests of a block is injected with after_response().  Both need
+# use_fault_hooks() once, before run_tests().
+
+require IO::Select;
+
+push @EXPORT, qw(
+    $NOT_FOUND gate_reply resp_bulk use_fault_hooks after_response
+    redis_at seed_small signal_redis fake_redis_conns wait_log
+    http_get bg_get bg_wait nginx_fd_count
+);
+
+# the token script's "no such record" reply: the only 401 answer
+our $NOT_FOUND = "*1\r\n:0\r\n";
+
+sub resp_bulk { my ($s) = @_; return '$' . length($s) . "\r\n$s\r\n" }
+
+# A well-formed gate-mode reply of the token script (see
+# src/ngx_http_imprest_script.c): found, uid, cid, scope, exp, aud,
+# granted, member.
+sub gate_reply {
+    my (%o) = @_;
+    my @f = ($o{uid} // 'alice', $o{cid} // 'app1',
+             $o{scope} // 'money_in money_out', $o{exp} // time() + 3600,
+             $o{aud} // '');
+    return "*8\r\n:1\r\n" . join('', map { resp_bulk($_) } @f)
+           . ':' . ($o{granted} // 1) . "\r\n:" . ($o{member} // 1) . "\r\n";
+}
+
+my %after_response;         # response index => code, for the running block
+my $fault_hooks;
+
+sub use_fault_hooks {
+    return if $fault_hooks++;
+    Test::Nginx::Socket::add_block_preprocessor(sub {
+        my $block = shift;
+        %after_response = ();
+        if (defined(my $code = $block->before_start)) {
+            my $ok = eval "package main; no strict; $code; 1";
+            Test::More::fail($block->name . " - --- before_start: $@")
+                unless $ok;
+        }
+        return $block;
+    });
+    # response checks run after each response, before the next request
+    Test::Nginx::Socket::add_response_body_check(sub {
+        my ($block, $body, $idx, $rep, $dry) = @_;
+        my $code = delete $after_response{$idx} or return;
+        $code->($block, $body);
+    });
+}
+
+sub after_response {
+    my ($idx, $code) = @_;
+    die "use_fault_hooks() first" unless $fault_hooks;
+    $after_response{$idx} = $code;
+}
+
+# redis-cli against a private Redis: $to is a port or { port, password }
+sub redis_at {
+    my ($to, @cmd) = @_;
+    $to = { port => $to } unless ref $to;
+    local $ENV{REDISCLI_AUTH} = $to->{password} if $to->{password};
+    my $pid = open(my $fh, '-|');
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        { exec 'redis-cli', '-p', $to->{port}, '--no-auth-warning', '--raw',
+               @cmd };
+        POSIX::_exit(127);
+    }
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    chomp $out;
+    return $out;
+}
+
+# The smallest world for a gate 200: alice in $ORG1 holding $AT, written
+# to any Redis (port, password), database (db) or key prefix (prefix).
+# Empties that database first.
+sub seed_small {
+    my (%o) = @_;
+    my $port = $o{port} // redis_port();
+    my @opt = ('--redis', "127.0.0.1:$port");
+    push @opt, '--db', $o{db} if $o{db};
+    push @opt, '--prefix', $o{prefix} if defined $o{prefix};
+    local $ENV{IMPREST_REDIS_PASSWORD} = $o{password} if $o{password};
+    local $ENV{REDISCLI_AUTH} = $o{password} if $o{password};
+    system('redis-cli', '-p', $port, '-n', $o{db} // 0, '--no-auth-warning',
+           'FLUSHDB') == 0 or die "FLUSHDB on $port failed";
+    for my $args ([qw(user add alice --name Alice)],
+                  ['org', 'add', $ORG1, '--name', 'Acme Ltd'],
+                  ['member', 'add', 'alice', $ORG1],
+                  ['token', 'mint', '--token', $AT, qw(--user alice
+                   --client app1 --scope), 'money_in money_out',
+                   '--org', $ORG1])
+    {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            open STDOUT, '>', '/dev/null';
+            { exec ctl_bin(), @opt, @$args };
+            POSIX::_exit(127);
+        }
+        waitpid $pid, 0;
+        die "imprestctl @$args[0..1] on $port failed" if $?;
+    }
+    return 1;
+}
+
+# SIGSTOP / SIGCONT a Redis started with start_redis()
+sub signal_redis {
+    my ($port, $sig) = @_;
+    my $pid = $redis_pids{$port} or die "no redis started on $port";
+    kill $sig, $pid or die "kill $sig $pid: $!";
+}
+
+# A fake Redis with one script per connection: the first connection
+# answers its EVALSHAs from the first array, the second from the next, and
+# so on (the last array serves every later connection; in an array the
+# last item repeats).  Items as in fake_redis(), plus { reply => raw,
+# then => raw, after => seconds }: a reply, then bytes nobody asked for,
+# and { reply => raw, drip => seconds }: one byte per write.
+# Each connection has its own process, so one that hangs does not stop
+# the next from being served.
+sub fake_redis_conns {
+    my ($port, @scripts) = @_;
+    my $listen = IO::Socket::INET->new(
+        LocalAddr => "127.0.0.1:$port", Listen => 16, ReuseAddr => 1)
+        or die "fake redis listen $port: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid) {
+        close $listen;
+        push @fake_pids, $pid;
+        return $pid;
+    }
+    POSIX::setsid();
+    $SIG{ALRM} = sub { POSIX::_exit(0) };
+    $SIG{CHLD} = 'IGNORE';
+    alarm 30;
+    my $i = 0;
+    while (my $c = $listen->accept) {
+        my $script = $scripts[$i < @scripts ? $i : $#scripts];
+        $i++;
+        my $kid = fork;
+        if (defined $kid && !$kid) {
+            close $listen;
+            $SIG{PIPE} = 'IGNORE';
+            alarm 30;
+            fake_serve($c, @$script);
+            POSIX::_exit(0);
+        }
+        close $c;
+    }
+    POSIX::_exit(0);
+}
+
+sub fake_serve {
+    my ($c, @replies) = @_;
+    my ($buf, $n) = ('', 0);
+    while (my $cmd = read_command($c, \$buf)) {
+        my $name = uc $cmd->[0];
+        if ($name eq 'SCRIPT') {
+            print $c '$40' . "\r\n" . sha1_hex($cmd->[2]) . "\r\n";
+            next;
+        }
+        if ($name eq 'AUTH' || $name eq 'SELECT') {
+            print $c "+OK\r\n";
+            next;
+        }
+        my $r = $replies[$n < @replies ? $n : $#replies];
+        $n++;
+        $r = { reply => $r } unless ref $r;
+        Time::HiRes::sleep($r->{delay}) if $r->{delay};
+        if ($r->{hang}) { sleep 60; last }
+        last if $r->{close};
+        if ($r->{drip}) {
+            for my $byte (split //, $r->{reply}) {
+                print $c $byte;
+                Time::HiRes::sleep($r->{drip});
+            }
+        } else {
+            print $c $r->{reply};
+        }
+        if (defined $r->{then}) {
+            Time::HiRes::sleep($r->{after}) if $r->{after};
+            print $c $r->{then};
+        }
+        last if $r->{close_after};
+    }
+    close $c;
+}
+
+sub error_log_file {
+    my $root = $ENV{TEST_NGINX_SERVER_ROOT}
+               // eval { Test::Nginx::Socket::server_root() } // 't/servroot';
+    return "$root/logs/error.log";
+}
+
+# Wait until the running nginx's error.log has $count (default 1) lines
+# containing $needle; false after $timeout seconds (default 3).
+sub wait_log {
+    my ($needle, $timeout, $count) = @_;
+    my $end = Time::HiRes::time() + ($timeout // 3);
+    while (1) {
+        if (open my $fh, '<', error_log_file()) {
+            local $/;
+            my $log = <$fh> // '';
+            my ($n, $at) = (0, 0);
+            while (($at = index($log, $needle, $at)) >= 0) {
+                $n++;
+                $at++;
+            }
+            return 1 if $n >= ($count // 1);
+        }
+        return 0 if Time::HiRes::time() > $end;
+        Time::HiRes::sleep(0.01);
+    }
+}
+
+# A blocking HTTP/1.1 GET to the nginx under test, timed.  Returns
+# { status, headers => { lower-case name => value }, body, elapsed, t_end }
+# or { error }.
+sub http_get {
+    my ($path, %o) = @_;
+    my $port = $o{port} // $ENV{TEST_NGINX_SERVER_PORT};
+    my $t0 = Time::HiRes::time();
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 2)
+        or return { error => "connect: $!" };
+    my $req = "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+              . join('', map { "$_\r\n" } @{ $o{headers} || [] }) . "\r\n";
+    syswrite($s, $req) == length $req or return { error => "write: $!" };
+    my ($data, $end) = ('', $t0 + ($o{timeout} // 5));
+    my $sel = IO::Select->new($s);
+    while (1) {
+        my $left = $end - Time::HiRes::time();
+        return { error => 'timed out', data => $data } if $left <= 0;
+        next unless $sel->can_read($left);
+        my $got = sysread($s, $data, 65536, length $data);
+        return { error => "read: $!" } unless defined $got;
+        last if $got == 0;
+    }
+    my $t1 = Time::HiRes::time();
+    my ($head, $body) = split /\r\n\r\n/, $data, 2;
+    my ($status) = ($head // '') =~ m{\AHTTP/1\.\d (\d{3})}
+        or return { error => 'bad response', data => $data };
+    my %h;
+    for my $line (split /\r\n/, $head) {
+        $h{lc $1} = $2 if $line =~ /^([^:\s]+):\s*(.*)$/;
+    }
+    return { status => $status, headers => \%h, body => $body // '',
+             elapsed => $t1 - $t0, t_end => $t1 };
+}
+
+# http_get in a child process: returns at once with a handle for bg_wait.
+my $bg_seq = 0;
+
+sub bg_get {
+    my ($path, %o) = @_;
+    my $file = ($ENV{IMPREST_TEST_TMP} // '/tmp') . "/bg-get.$$." . $bg_seq++;
+    unlink $file;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my $r = http_get($path, %o);
+        if (open my $fh, '>', "$file.tmp") {
+            print $fh JSON::PP->new->canonical->encode($r);
+            close $fh;
+            rename "$file.tmp", $file;
+        }
+        POSIX::_exit(0);
+    }
+    return { pid => $pid, file => $file };
+}
+
+sub bg_wait {
+    my ($h, $timeout) = @_;
+    my $end = Time::HiRes::time() + ($timeout // 5);
+    while (waitpid($h->{pid}, POSIX::WNOHANG()) == 0) {
+        if (Time::HiRes::time() > $end) {
+            kill 'KILL', $h->{pid};
+            waitpid $h->{pid}, 0;
+            return { error => 'background request did not finish' };
+        }
+        Time::HiRes::sleep(0.01);
+    }
+    open my $fh, '<', $h->{file} or return { error => "no result: $!" };
+    local $/;
+    my $r = decode_json(<$fh>);
+    close $fh;
+    unlink $h->{file};
+    return $r;
+}
+
+# Open descriptors of the nginx under test (master_process off: one
+# process, whose pid is in logs/nginx.pid), or undef without /proc.
+sub nginx_fd_count {
+    (my $pidfile = error_log_file()) =~ s{error\.log$}{nginx.pid};
+    open my $fh, '<', $pidfile or return undef;
+    my $pid = <$fh>;
+    close $fh;
+    chomp $pid;
+    opendir my $d, "/proc/$pid/fd" or return undef;
+    my $n = grep { /^\d+$/ } readdir $d;
+    closedir $d;
+    return $n;
+}
+
+# The END block above reaps with waitpid, which sets $? (9 after SIGKILL)
+# and so the test's exit status: this one, defined later and so run
+# first, reaps everything with $? kept.
+END {
+    local $?;
+    stop_redis($_) for keys %redis_pids;
+    stop_fake();
+}
+
 1;
