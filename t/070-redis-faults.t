@@ -1,0 +1,444 @@
+# Redis failure modes at the gate (security-requirements.md section 4,
+# R1-R14, and RS-FC-1): Redis down, killed, slow, hung, closing mid-reply,
+# answering late, malformed or with error replies, and clients leaving
+# while their lookup is pending.  The gate fails closed: 503 with
+# Retry-After, never 200 or invalid_token without a completed lookup; the
+# worker survives and recovers without a reload.
+#
+# How faults are timed:
+#   --- before_start  Perl run before nginx starts (a Redis or a fake that
+#                     must be there when the worker first connects); init
+#                     runs only once nginx is up.
+#   after_response(N, sub)  (from init) runs between response N and
+#                     request N+1, so "kill Redis after the first 200" is
+#                     an ordering, not a race against a timer.
+#   wait_log(LINE, s, n)    waits for the worker to log LINE (n times),
+#                     e.g. "ready" after a reconnect, instead of sleeping.
+# The error log accumulates over a block's requests: --- error_log lines
+# must appear by the end of the first request, --- no_error_log lines in
+# none of them.
+#
+# Ports: $TEST_NGINX_SPARE_PORT is a private redis-server (start_redis),
+# $TEST_NGINX_FAKE_PORT the scripted fake (fake_redis, fake_redis_conns).
+use Test::Nginx::Socket 'no_plan';
+use Imprest::Test;
+
+no_shuffle();
+check_accum_error_log();
+use_fault_hooks();
+
+# "--- imprest_redis: ADDR PARAMS" replaces the directive in the shared
+# http{} preamble (gate upstream included)
+add_block_preprocessor(sub {
+    my $block = shift;
+    if (defined(my $redis = $block->imprest_redis)) {
+        (my $http = $Imprest::Test::HTTP_CONFIG)
+            =~ s/imprest_redis [^;]*;/imprest_redis $redis;/;
+        $block->set_value(http_config => $http);
+    }
+    return $block;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: RS-FC-1 R1 Redis down at nginx start: 503, Retry-After, nothing upstream
+--- before_start
+stop_redis($ENV{TEST_NGINX_SPARE_PORT});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT retry=200ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- error_code: 503
+--- response_headers
+Retry-After: 1
+Cache-Control: no-store
+Content-Type: application/json
+!WWW-Authenticate
+--- response_body
+{"error":"temporarily_unavailable","error_description":"the authorization service is unavailable"}
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: connect failed: Connection refused",
+ "imprest: redis unavailable"]
+--- no_error_log
+http init upstream
+imprest: redis command queued
+[alert]
+
+
+
+=== TEST 2: R1 recovery: first 200 within one retry interval after Redis starts, no reload
+--- before_start
+stop_redis($ENV{TEST_NGINX_SPARE_PORT});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT retry=200ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+after_response(0, sub {
+    start_redis(port => $port);
+    my $t0 = Time::HiRes::time();
+    ok(wait_log("imprest: redis 127.0.0.1:$port ready", 2),
+       'R1: the worker reconnects on its own');
+    my $dt = Time::HiRes::time() - $t0;
+    ok($dt < 0.2 + 0.15, "R1: reconnected ${dt}s after Redis started "
+                         . '(retry=200ms)');
+    seed_small(port => $port);
+});
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+["Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1",
+ "Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log
+imprest: redis unavailable
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 3: R2 Redis SIGKILLed between requests: 503 at once, 200 again after restart
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT});
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT retry=200ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+after_response(0, sub {
+    stop_redis($port, 'KILL');
+    ok(wait_log("imprest: redis 127.0.0.1:$port: connection lost", 2),
+       'R2: the worker sees the connection go');
+});
+after_response(1, sub {
+    start_redis(port => $port);
+    seed_small(port => $port);
+    ok(wait_log("imprest: redis 127.0.0.1:$port ready", 2, 2),
+       'R2: the worker reconnects after the restart');
+});
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 3]
+--- error_code eval
+[200, 503, 200]
+--- response_body eval
+["uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n",
+ "{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log
+http init upstream
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 4: R2 a lookup in flight when Redis is SIGKILLed fails at once, not at the timeout
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT});
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT timeout=3s retry=200ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+signal_redis($port, 'STOP');
+my $bg = bg_get('/api/v1/invoices', headers => [
+    "Authorization: Bearer $AT", "X-Organization-Id: $ORG1"]);
+ok(wait_log('imprest: redis command queued', 2), 'R2: lookup in flight');
+stop_redis($port, 'KILL');
+my $r = bg_wait($bg);
+is($r->{status}, 503, 'R2: the in-flight lookup fails closed');
+like($r->{body}, qr/"temporarily_unavailable"/, 'R2: with the 503 body');
+ok($r->{elapsed} < 1, "R2: in $r->{elapsed}s, not at the 3s timeout");
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- error_code: 503
+--- response_headers
+Retry-After: 1
+--- response_body
+{"error":"temporarily_unavailable","error_description":"the authorization service is unavailable"}
+--- error_log eval
+"imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: no reply: Connection reset by peer"
+--- no_error_log
+http init upstream
+imprest: redis command timed out
+[alert]
+
+
+
+=== TEST 5: R4 slow Redis (CLIENT PAUSE): 503 at the 200ms timeout, then 200 after the pause
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT});
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT timeout=200ms retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        add_header X-Request-Time $request_time always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+like(redis_at($port, qw(CLIENT PAUSE 700 ALL)), qr/^OK\s*$/, 'R4: Redis paused');
+after_response(0, sub {
+    ok(wait_log("imprest: redis 127.0.0.1:$port ready", 2, 2),
+       'R4: a fresh connection is ready once the pause ends');
+});
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_headers_like eval
+["X-Request-Time: 0\\.(19|[234])\\d\\d", "X-Request-Time: 0\\.0\\d\\d"]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+[qr/imprest: redis command timed out$/,
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: closing connection: command timed out"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 6: R4 the event loop is never blocked: an ungated location answers while a lookup waits 1s
+--- before_start
+stop_fake();
+fake_redis($ENV{TEST_NGINX_FAKE_PORT}, { delay => 1, reply => gate_reply() });
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=3s
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+    location = /ping {
+        return 200 "pong\n";
+    }
+--- init
+my $slow = bg_get('/api/v1/invoices', headers => [
+    "Authorization: Bearer $AT", "X-Organization-Id: $ORG1"]);
+ok(wait_log('imprest: redis command queued', 2), 'R4: slow lookup queued');
+my $t0 = Time::HiRes::time();
+after_response(0, sub {
+    my $t1 = Time::HiRes::time();
+    ok($t1 - $t0 < 0.3,
+       sprintf('R4: /ping answered in %.3fs while the lookup waits',
+               $t1 - $t0));
+    my $r = bg_wait($slow);
+    is($r->{status}, 200, 'R4: the slow lookup still succeeds');
+    ok($r->{elapsed} >= 0.9, "R4: it really waited ($r->{elapsed}s)");
+    ok($r->{t_end} > $t1, 'R4: and finished after /ping');
+});
+--- request
+GET /ping
+--- response_body
+pong
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 7: R5 hung Redis: 503 at the timeout, the next request gets a fresh connection, no fd leak
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, [{ hang => 1 }], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=200ms retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        add_header X-Request-Time $request_time always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+my $port = $ENV{TEST_NGINX_FAKE_PORT};
+ok(wait_log("imprest: redis 127.0.0.1:$port ready", 2), 'R5: connected');
+my $fds = nginx_fd_count();
+after_response(1, sub {
+    my $now;
+    for (1 .. 50) {
+        $now = nginx_fd_count();
+        last if defined $now && $now == $fds;
+        Time::HiRes::sleep(0.02);
+    }
+    is($now, $fds, 'R5: the worker holds as many descriptors as before');
+});
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_headers_like eval
+["X-Request-Time: 0\\.(19|[234])\\d\\d", "X-Request-Time: 0\\.0\\d\\d"]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+[qr/imprest: redis command timed out$/,
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: command timed out"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 8: R5 SIGSTOPped Redis: 503 at the timeout, 200 once it runs again
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT});
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT timeout=200ms retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        add_header X-Request-Time $request_time always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+ok(wait_log("imprest: redis 127.0.0.1:$port ready", 2), 'R5: connected');
+signal_redis($port, 'STOP');
+after_response(0, sub {
+    signal_redis($port, 'CONT');
+    ok(wait_log("imprest: redis 127.0.0.1:$port ready", 2, 2),
+       'R5: a fresh connection is ready after SIGCONT');
+});
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_headers_like eval
+["X-Request-Time: 0\\.(19|[234])\\d\\d", "X-Request-Time: 0\\.0\\d\\d"]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log
+imprest: redis command timed out
+
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 9: R6 connection closed in the middle of a reply: 503, then 200 on a fresh connection
+--- before_start
+stop_fake();
+fake_redis($ENV{TEST_NGINX_FAKE_PORT},
+           { close_after => 1, reply => "*8\r\n:1\r\n\$5\r\nali" },
+           gate_reply());
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: no reply: Server closed the connection",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: connection lost: Server closed the connection"]
+--- no_error_log
+imprest: redis command timed out
+[alert]
+[crit]
+
+
+
+=== TEST 10: R6 connection closed before any reply: 503, then 200 on a fresh connection
+--- before_start
+stop_fake();
+fake_redis($ENV{TEST_NGINX_FAKE_PORT}, { close => 1 }, gate_reply());
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+"imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: no reply: Server closed the connection"
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 11: R8 a reply arriving after the timeout never answers the next request
+--- before_start
+stop_fake();
+# connection 1 answers "found, alice" to everything, the first one late;
+# a fresh connection says "no such token"
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT},
+                 [{ delay => 0.3, reply => gate_reply() }, gate_reply()],
+                 [$NOT_FOUND]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=100ms retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+["Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1",
+ "Authorization: Bearer $Imprest::Test::AT_EXPIRED\nX-Organization-Id: $Imprest::Test::ORG1"]
+--- error_code eval
+[503, 401]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "{\"error\":\"invalid_token\",\"error_description\":\"unknown, expired or revoked token\"}\n"]
+--- error_log eval
+[qr/imprest: redis command timed out$/,
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: command timed out"]
+--- no_error_log
+http init upstream
+[alert]
+[crit]
