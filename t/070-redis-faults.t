@@ -442,3 +442,466 @@ fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT},
 http init upstream
 [alert]
 [crit]
+
+
+
+=== TEST 12: R9 -ERR from EVALSHA: 503; a well-formed error keeps the connection in step
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["-ERR boom\r\n", $NOT_FOUND], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 401]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "{\"error\":\"invalid_token\",\"error_description\":\"unknown, expired or revoked token\"}\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: error reply: ERR boom"]
+--- no_error_log
+closing connection
+[alert]
+[crit]
+
+
+
+=== TEST 13: R9 -WRONGTYPE: 503, never 401
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", $NOT_FOUND], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 401]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "{\"error\":\"invalid_token\",\"error_description\":\"unknown, expired or revoked token\"}\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: error reply: WRONGTYPE Operation against a key holding the wrong kind of value"]
+--- no_error_log
+closing connection
+[alert]
+[crit]
+
+
+
+=== TEST 14: R9 an integer where the script returns an array: 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, [":1\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply does not match the token script"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 15: R9 a plain nil bulk is not "unknown token": 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["\$-1\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply does not match the token script"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 16: R9 a nil array is not "unknown token": 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*-1\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply does not match the token script"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 17: R9 an empty array: 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*0\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply does not match the token script"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 18: R9 bulk length -2: protocol error, 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["\$-2\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: connection lost: Bulk string length out of range"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 19: R9 array length -5: protocol error, 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*-5\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: connection lost: Multi-bulk length out of range"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 20: R9 garbage type byte: protocol error, 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["!!!\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: connection lost: Protocol error, got \"!\" as reply type byte"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 21: R9 a bulk announcing 999999999999 bytes, none sent: 503 at the timeout, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["\$999999999999\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=200ms retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+[qr/imprest: redis command timed out$/,
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: command timed out"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 22: R9 a bulk announcing 999999999999 bytes, then streaming: dropped at max_reply, memory bounded
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["\$999999999999\r\n" . ("x" x 200000)], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=2s retry=100ms max_reply=16k
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply exceeds max_reply"]
+--- no_error_log
+imprest: redis command timed out
+[alert]
+[crit]
+
+
+
+=== TEST 23: R9 an array announcing 5000 elements: refused by the reader, 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*5000\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: connection lost: Out of memory"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 24: R9 a nil inside the found array: 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*8\r\n:1\r\n\$5\r\nalice\r\n\$-1\r\n" . join("", map { resp_bulk($_) } "money_in", time() + 3600, "") . ":1\r\n:1\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply does not match the token script"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 25: R9 a found array without granted/member: 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*6\r\n:1\r\n" . join("", map { resp_bulk($_) } "alice", "app1", "money_in", time() + 3600, "")], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply does not match the token script"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 26: R9 "not found" with an extra element: 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*2\r\n:0\r\n:0\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply does not match the token script"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 27: R9 found flag 2: 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*8\r\n:2\r\n" . join("", map { resp_bulk($_) } "alice", "app1", "money_in", time() + 3600, "") . ":1\r\n:1\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply does not match the token script"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 28: R9 granted as a string instead of an integer: 503, connection dropped
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*8\r\n:1\r\n" . join("", map { resp_bulk($_) } "alice", "app1", "money_in", time() + 3600, "", "1") . ":1\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply does not match the token script"]
+--- no_error_log
+[alert]
+[crit]
