@@ -905,3 +905,152 @@ fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*8\r\n:1\r\n" . join("", map { re
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 29: R9 a correct reply then bytes nobody asked for: the connection is dropped, nothing reaches the next request
+--- before_start
+stop_fake();
+# "+OK" after the reply would answer the next command if the connection
+# were kept (503); a fresh connection says "no such token" (401)
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT},
+                 [{ reply => gate_reply(), then => "+OK\r\n", after => 0.05 },
+                  gate_reply()],
+                 [$NOT_FOUND]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} ready", 2),
+   'R9: connected');
+after_response(0, sub {
+    ok(wait_log('unsolicited reply', 2), 'R9: the extra bytes were seen');
+});
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[200, 401]
+--- response_body eval
+["uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n",
+ "{\"error\":\"invalid_token\",\"error_description\":\"unknown, expired or revoked token\"}\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: unsolicited reply",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: connection lost: Out of memory"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 30: R9 a correct reply and unsolicited bytes in one packet: 503, the connection is dropped
+--- before_start
+stop_fake();
+# Redis never speaks out of turn: bytes after the reply in the same read
+# show the stream is out of step, so the reply read with them cannot be
+# trusted either (R9: unsolicited extra bytes -> 503).  Unlike TEST 29 the
+# gate knows this before it answers.
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT},
+                 [gate_reply() . "+OK\r\n", gate_reply()],
+                 [$NOT_FOUND]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 401]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "{\"error\":\"invalid_token\",\"error_description\":\"unknown, expired or revoked token\"}\n"]
+--- error_log eval
+"imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: unsolicited reply"
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 31: R9 only the script's own "not found" ({0}) means unknown token: 401 with the challenge
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, [$NOT_FOUND]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- error_code: 401
+--- response_headers
+WWW-Authenticate: Bearer realm="imprest", error="invalid_token", error_description="unknown, expired or revoked token"
+Cache-Control: no-store
+!Retry-After
+--- response_body
+{"error":"invalid_token","error_description":"unknown, expired or revoked token"}
+--- error_log
+imprest: unknown, expired or revoked token
+--- no_error_log
+http init upstream
+[error]
+[alert]
+
+
+
+=== TEST 32: R9 the fake is faithful: its "found" reply passes the gate
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- response_body eval
+"uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"
+--- error_log
+http init upstream
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 33: R7 a reply fragmented to one byte per packet reads the same as in one piece
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT},
+                 [{ reply => gate_reply(uid => 'bob'), drip => 0.001 }]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=2s
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- response_body eval
+"uid=bob cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"
+--- no_error_log
+[error]
+[alert]
