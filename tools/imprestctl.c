@@ -91,7 +91,8 @@ static int ngx_http_imprest_ctl_parse(int argc, char **argv,
 static int ngx_http_imprest_ctl_number(const char *s, long long min,
     long long max, long long *out);
 static int ngx_http_imprest_ctl_check_id(const char *what, const char *s);
-static int ngx_http_imprest_ctl_check_name(const char *s);
+static int ngx_http_imprest_ctl_check_name(const char *s, size_t max);
+static int ngx_http_imprest_ctl_check_scope(const char *s);
 static int ngx_http_imprest_ctl_check_uuid(const char *s, u_char *out);
 static int ngx_http_imprest_ctl_connect(ngx_http_imprest_ctl_t *ctl,
     const char *addr, const char *user, const char *password,
@@ -109,6 +110,7 @@ static int ngx_http_imprest_ctl_print(json_t *obj);
 static int ngx_http_imprest_ctl_print_ok(int existed);
 static int ngx_http_imprest_ctl_set_str(json_t *obj, const char *key,
     const void *s, size_t len);
+static json_t *ngx_http_imprest_ctl_split(const char *s, size_t len);
 static int ngx_http_imprest_ctl_read_token(const char *arg, u_char *tok);
 static int ngx_http_imprest_ctl_check_token(const char *arg);
 
@@ -519,8 +521,9 @@ ngx_http_imprest_ctl_check_id(const char *what, const char *s)
 
 
 static int
-ngx_http_imprest_ctl_check_name(const char *s)
+ngx_http_imprest_ctl_check_name(const char *s, size_t max)
 {
+    u_char   c, c1, c2;
     size_t   i, len;
     json_t  *utf8;
 
@@ -530,10 +533,9 @@ ngx_http_imprest_ctl_check_name(const char *s)
 
     len = strlen(s);
 
-    if (len == 0 || len > NGX_HTTP_IMPREST_CTL_NAME_MAX) {
+    if (len == 0 || len > max) {
         return ngx_http_imprest_ctl_usage_error(
-                   "--name must be 1 to %d bytes",
-                   NGX_HTTP_IMPREST_CTL_NAME_MAX);
+                   "--name must be 1 to %d bytes", (int) max);
     }
 
     for (i = 0; i < len; i++) {
@@ -551,6 +553,61 @@ ngx_http_imprest_ctl_check_name(const char *s)
     }
 
     json_decref(utf8);
+
+    /*
+     * C1 controls, line separators and bidirectional overrides would let
+     * a name rewrite how the text around it reads on a consent page.
+     */
+
+    for (i = 0; i + 1 < len; i++) {
+        c = (u_char) s[i];
+        c1 = (u_char) s[i + 1];
+        c2 = (i + 2 < len) ? (u_char) s[i + 2] : 0;
+
+        if ((c == 0xc2 && c1 >= 0x80 && c1 <= 0x9f)
+            || (c == 0xe2 && c1 == 0x80
+                && (c2 == 0x8e || c2 == 0x8f || (c2 >= 0xa8 && c2 <= 0xae)))
+            || (c == 0xe2 && c1 == 0x81 && c2 >= 0xa6 && c2 <= 0xa9))
+        {
+            return ngx_http_imprest_ctl_usage_error(
+                       "--name must not contain control or bidirectional "
+                       "formatting characters");
+        }
+    }
+
+    return NGX_HTTP_IMPREST_CTL_OK;
+}
+
+
+/*
+ * RFC 6749, 3.3: scope = scope-token *( SP scope-token ), scope-token =
+ * 1*NQCHAR; "" is no scope.
+ */
+
+static int
+ngx_http_imprest_ctl_check_scope(const char *s)
+{
+    size_t  i, len;
+
+    len = strlen(s);
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == ' ') {
+            if (i == 0 || i == len - 1 || s[i + 1] == ' ') {
+                return ngx_http_imprest_ctl_usage_error(
+                           "--scope: tokens separated by single spaces");
+            }
+
+            continue;
+        }
+
+        if ((u_char) s[i] < 0x21 || (u_char) s[i] > 0x7e
+            || s[i] == '"' || s[i] == '\\')
+        {
+            return ngx_http_imprest_ctl_usage_error(
+                       "--scope: invalid character in a scope token");
+        }
+    }
 
     return NGX_HTTP_IMPREST_CTL_OK;
 }
@@ -902,6 +959,34 @@ ngx_http_imprest_ctl_set_str(json_t *obj, const char *key, const void *s,
 }
 
 
+/* a space-separated list as a JSON array; NULL: not UTF-8 or no memory */
+
+static json_t *
+ngx_http_imprest_ctl_split(const char *s, size_t len)
+{
+    json_t      *arr;
+    const char  *e, *q;
+
+    arr = json_array();
+    e = s + len;
+
+    while (arr && s < e) {
+        q = memchr(s, ' ', e - s);
+        q = q ? q : e;
+
+        if (q > s && json_array_append_new(arr, json_stringn(s, q - s)) != 0)
+        {
+            json_decref(arr);
+            return NULL;
+        }
+
+        s = q + 1;
+    }
+
+    return arr;
+}
+
+
 static int
 ngx_http_imprest_ctl_read_token(const char *arg, u_char *tok)
 {
@@ -988,7 +1073,8 @@ ngx_http_imprest_ctl_user_add(ngx_http_imprest_ctl_t *ctl, int argc,
         return rc;
     }
 
-    rc = ngx_http_imprest_ctl_check_name(opts[0].value);
+    rc = ngx_http_imprest_ctl_check_name(opts[0].value,
+                                         NGX_HTTP_IMPREST_CTL_NAME_MAX);
     if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
         return rc;
     }
@@ -1075,7 +1161,8 @@ ngx_http_imprest_ctl_org_add(ngx_http_imprest_ctl_t *ctl, int argc,
         }
     }
 
-    rc = ngx_http_imprest_ctl_check_name(opts[0].value);
+    rc = ngx_http_imprest_ctl_check_name(opts[0].value,
+                                         NGX_HTTP_IMPREST_CTL_NAME_MAX);
     if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
         return rc;
     }
@@ -1518,32 +1605,13 @@ ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl, int argc,
         goto done;
     }
 
-    /*
-     * RFC 6749, 3.3: scope-token = 1*NQCHAR, one space between tokens; an
-     * empty or absent --scope makes a token without scopes.
-     */
+    /* an empty or absent --scope makes a token without scopes */
 
     scope = opts[2].value ? opts[2].value : "";
-    len = strlen(scope);
 
-    for (i = 0; i < (int) len; i++) {
-        if (scope[i] == ' ') {
-            if (i == 0 || i == (int) len - 1 || scope[i + 1] == ' ') {
-                rc = ngx_http_imprest_ctl_usage_error(
-                         "--scope: tokens separated by single spaces");
-                goto done;
-            }
-
-            continue;
-        }
-
-        if ((u_char) scope[i] < 0x21 || (u_char) scope[i] > 0x7e
-            || scope[i] == '"' || scope[i] == '\\')
-        {
-            rc = ngx_http_imprest_ctl_usage_error(
-                     "--scope: invalid character in a scope token");
-            goto done;
-        }
+    rc = ngx_http_imprest_ctl_check_scope(scope);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        goto done;
     }
 
     /* canonical, duplicates dropped, space-separated */
@@ -1791,9 +1859,9 @@ ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl, int argc,
     u_char                       tok[NGX_HTTP_IMPREST_TOKEN_LEN];
     u_char                       hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
     size_t                       i, flen;
-    json_t                      *obj, *arr, *v;
+    json_t                      *obj, *v;
     long long                    exp, t;
-    const char                  *f, *s, *e, *q;
+    const char                  *f;
     redisReply                  *reply, *h, *k, *val, *ttl;
     ngx_http_imprest_ctl_key_t   key;
 
@@ -1879,26 +1947,9 @@ ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl, int argc,
         flen = k->len;
 
         if (flen == 4 && memcmp(f, "orgs", 4) == 0) {
-            arr = json_array();
-            s = val->str;
-            e = val->str + val->len;
-
-            while (arr && s < e) {
-                q = memchr(s, ' ', e - s);
-                q = q ? q : e;
-
-                if (q > s && json_array_append_new(arr,
-                                 json_stringn(s, q - s)) != 0)
-                {
-                    json_decref(arr);
-                    arr = NULL;
-                    break;
-                }
-
-                s = q + 1;
-            }
-
-            rc = json_object_set_new(obj, "orgs", arr);
+            rc = json_object_set_new(obj, "orgs",
+                                     ngx_http_imprest_ctl_split(val->str,
+                                                                val->len));
             continue;
         }
 
