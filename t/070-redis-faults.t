@@ -1054,3 +1054,546 @@ GET /api/v1/invoices
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 34: R10 -LOADING: 503, the connection is dropped, the next request reconnects (200)
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["-LOADING Redis is loading the dataset in memory\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: error reply: LOADING Redis is loading the dataset in memory",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: error reply"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 35: R10 -MASTERDOWN: 503, the connection is dropped, the next request reconnects (200)
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: error reply: MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: error reply"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 36: R10 -NOAUTH: 503, the connection is dropped, the next request reconnects (200)
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["-NOAUTH Authentication required.\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: error reply: NOAUTH Authentication required.",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: error reply"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 37: R11 -READONLY: 503, the connection is dropped, the next request reconnects (200)
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["-READONLY You can't write against a read only replica.\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: error reply: READONLY You can't write against a read only replica.",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: error reply"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 38: R11 -NOSCRIPT: 503, the connection is dropped, the next request reconnects (200)
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["-NOSCRIPT No matching script. Please use EVAL.\r\n"], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: error reply: NOSCRIPT No matching script. Please use EVAL.",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: error reply"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 39: R10 -BUSY: 503; the connection stays (the next reply is the next command's)
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n", $NOT_FOUND], [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 401]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "{\"error\":\"invalid_token\",\"error_description\":\"unknown, expired or revoked token\"}\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: error reply: BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."]
+--- no_error_log
+closing connection
+[alert]
+[crit]
+
+
+
+=== TEST 40: R10 wrong password: 503, the handshake fails and nothing runs unauthenticated
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT}, password => 'adminpw');
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT}, password => 'adminpw');
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT password=wrong retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- error_code: 503
+--- response_headers
+Retry-After: 1
+!WWW-Authenticate
+--- response_body
+{"error":"temporarily_unavailable","error_description":"the authorization service is unavailable"}
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: AUTH/SELECT failed: WRONGPASS invalid username-password pair or user is disabled.",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: closing connection: handshake failed"]
+--- no_error_log
+http init upstream
+imprest: redis 127.0.0.1:$TEST_NGINX_SPARE_PORT ready
+[alert]
+
+
+
+=== TEST 41: R10 no password where Redis needs one: SCRIPT LOAD gets NOAUTH, 503
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT}, password => 'adminpw');
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT}, password => 'adminpw');
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- error_code: 503
+--- response_body
+{"error":"temporarily_unavailable","error_description":"the authorization service is unavailable"}
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: SCRIPT LOAD failed: NOAUTH Authentication required.",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: closing connection: handshake failed"]
+--- no_error_log
+http init upstream
+imprest: redis 127.0.0.1:$TEST_NGINX_SPARE_PORT ready
+[alert]
+
+
+
+=== TEST 42: R10 the right password: 200
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT}, password => 'adminpw');
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT}, password => 'adminpw');
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT password=adminpw
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- response_body eval
+"uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"
+--- error_log eval
+"imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT} ready"
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 43: R10 an ACL user with only what the gate needs (user= password=): 200
+--- before_start
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+start_redis(port => $port, password => 'adminpw');
+seed_small(port => $port, password => 'adminpw');
+# AUTH, SCRIPT LOAD, EVALSHA, and the reads the token script makes
+redis_at({ port => $port, password => 'adminpw' }, qw(ACL SETUSER gate on
+    >gatepw ~imprest:* -@all +auth +script|load +evalsha +hmget +sismember
+    +hget)) eq 'OK' or die 'ACL SETUSER failed';
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT user=gate password=gatepw
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- response_body eval
+"uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"
+--- error_log eval
+"imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT} ready"
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 44: R10 an ACL user with a wrong password: 503
+--- before_start
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+start_redis(port => $port, password => 'adminpw');
+seed_small(port => $port, password => 'adminpw');
+redis_at({ port => $port, password => 'adminpw' }, qw(ACL SETUSER gate on
+    >gatepw ~imprest:* -@all +auth +script|load +evalsha +hmget +sismember
+    +hget)) eq 'OK' or die 'ACL SETUSER failed';
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT user=gate password=adminpw retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- error_code: 503
+--- response_body
+{"error":"temporarily_unavailable","error_description":"the authorization service is unavailable"}
+--- error_log eval
+"imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: AUTH/SELECT failed: WRONGPASS invalid username-password pair or user is disabled."
+--- no_error_log
+http init upstream
+[alert]
+
+
+
+=== TEST 45: R10 an ACL user that may not SCRIPT LOAD: the handshake fails, 503
+--- before_start
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+start_redis(port => $port, password => 'adminpw');
+seed_small(port => $port, password => 'adminpw');
+redis_at({ port => $port, password => 'adminpw' }, qw(ACL SETUSER gate on
+    >gatepw ~imprest:* -@all +auth +evalsha +hmget +sismember +hget))
+    eq 'OK' or die 'ACL SETUSER failed';
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT user=gate password=gatepw retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- error_code: 503
+--- response_body
+{"error":"temporarily_unavailable","error_description":"the authorization service is unavailable"}
+--- error_log eval
+"imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: SCRIPT LOAD failed: NOPERM this user has no permissions to run the 'script|load' command"
+--- no_error_log
+http init upstream
+[alert]
+
+
+
+=== TEST 46: R10 an ACL user that may not read the token keys: 503, never "unknown token"
+--- before_start
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+start_redis(port => $port, password => 'adminpw');
+seed_small(port => $port, password => 'adminpw');
+redis_at({ port => $port, password => 'adminpw' }, qw(ACL SETUSER gate on
+    >gatepw ~other:* -@all +auth +script|load +evalsha +hmget +sismember
+    +hget)) eq 'OK' or die 'ACL SETUSER failed';
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT user=gate password=gatepw retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- error_code: 503
+--- response_headers
+!WWW-Authenticate
+--- response_body
+{"error":"temporarily_unavailable","error_description":"the authorization service is unavailable"}
+--- error_log eval
+"imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: error reply: NOPERM this user has no permissions to access one of the keys used as arguments"
+--- no_error_log
+http init upstream
+[alert]
+
+
+
+=== TEST 47: R10 a stale replica (real MASTERDOWN): 503 and reconnect; promoted again: 200
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT});
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+ok(wait_log("imprest: redis 127.0.0.1:$port ready", 2), 'R10: connected');
+redis_at($port, qw(CONFIG SET replica-serve-stale-data no));
+# a primary nobody listens on: the link stays down
+redis_at($port, qw(REPLICAOF 127.0.0.1 1));
+after_response(0, sub {
+    redis_at($port, qw(REPLICAOF NO ONE));
+    ok(wait_log("imprest: redis 127.0.0.1:$port ready", 2, 2),
+       'R10: reconnected');
+});
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: error reply: MASTERDOWN",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: closing connection: error reply"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 48: R11 scripts flushed on the real Redis (NOSCRIPT): 503, the reconnect loads it again, 200
+--- init
+seed();
+ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} ready", 2),
+   'R11: connected');
+redis('SCRIPT', 'FLUSH');
+after_response(0, sub {
+    ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} ready",
+                2, 2), 'R11: reconnected');
+});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_REDIS_PORT retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT}: error reply: NOSCRIPT No matching script.",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT}: closing connection: error reply"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 49: R11 Redis over maxmemory (writes refused with -OOM): the read-only lookup still passes
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT});
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+redis_at($port, qw(CONFIG SET maxmemory-policy noeviction));
+redis_at($port, qw(CONFIG SET maxmemory 1));
+like(redis_at($port, qw(SET probe 1)), qr/^OOM /, 'R11: Redis refuses writes');
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- response_body eval
+"uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 50: R14 client gone while its lookup is pending: the late reply is discarded, not given to the next request
+--- before_start
+stop_fake();
+# one connection: the first lookup is answered 0.8s late with alice; the
+# next request, sent while that reply is still due, is bob's
+fake_redis($ENV{TEST_NGINX_FAKE_PORT},
+           { delay => 0.8, reply => gate_reply() }, gate_reply(uid => 'bob'));
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=3s
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+after_response(1, sub {
+    ok(wait_log('imprest: redis command queued: token, 2 pending', 0),
+       "R14: bob's lookup was queued behind the detached one");
+});
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+["Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1",
+ "Authorization: Bearer $Imprest::Test::AT_BOB\nX-Organization-Id: $Imprest::Test::ORG1"]
+--- timeout: 0.5
+--- abort
+--- error_code eval
+["", 200]
+--- response_body eval
+["", "uid=bob cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log
+client prematurely closed connection
+imprest: request ended, redis command detached
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 51: R14 client gone and Redis hung: the detached lookup still times out and the connection is replaced
+--- before_start
+stop_fake();
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, [{ hang => 1 }],
+                 [gate_reply(uid => 'bob')]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=400ms retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+after_response(0, sub {
+    ok(wait_log('imprest: redis command timed out (request already gone)', 2),
+       'R14: the detached lookup timed out');
+    ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} ready",
+                2, 2), 'R14: on a fresh connection');
+});
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+["Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1",
+ "Authorization: Bearer $Imprest::Test::AT_BOB\nX-Organization-Id: $Imprest::Test::ORG1"]
+--- timeout: 0.2
+--- abort
+--- error_code eval
+["", 200]
+--- response_body eval
+["", "uid=bob cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log
+imprest: request ended, redis command detached
+--- no_error_log
+[alert]
+[crit]

@@ -367,7 +367,7 @@ sub redis_at {
     local $/;
     my $out = <$fh> // '';
     close $fh;
-    chomp $out;
+    $out =~ s/\n\z//;     # chomp would not: $/ is undef here
     return $out;
 }
 
