@@ -302,7 +302,7 @@ require IO::Select;
 push @EXPORT, qw(
     $NOT_FOUND gate_reply resp_bulk use_fault_hooks after_response
     redis_at seed_small signal_redis fake_redis_conns wait_log
-    http_get bg_get bg_wait nginx_fd_count
+    http_get bg_get bg_wait nginx_fd_count http_session
 );
 
 # the token script's "no such record" reply: the only 401 answer
@@ -599,6 +599,51 @@ sub nginx_fd_count {
     my $n = grep { /^\d+$/ } readdir $d;
     closedir $d;
     return $n;
+}
+
+# Several GETs over one keep-alive connection, each sent only once the
+# previous response is complete: [path, [header lines]], ...  Returns a
+# list of { status, body } (or { error }), one per request.
+sub http_session {
+    my (@reqs) = @_;
+    my $port = $ENV{TEST_NGINX_SERVER_PORT};
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 2)
+        or return ({ error => "connect: $!" });
+    my $sel = IO::Select->new($s);
+    my ($buf, @out) = ('');
+    for my $i (0 .. $#reqs) {
+        my ($path, $headers) = @{ $reqs[$i] };
+        my $conn = $i == $#reqs ? 'close' : 'keep-alive';
+        my $req = "GET $path HTTP/1.1\r\nHost: localhost\r\n"
+                  . "Connection: $conn\r\n"
+                  . join('', map { "$_\r\n" } @{ $headers || [] }) . "\r\n";
+        syswrite($s, $req) == length $req
+            or return (@out, { error => "write: $!" });
+        my $end = Time::HiRes::time() + 5;
+        my $r;
+        while (1) {
+            if ($buf =~ /\A(HTTP\/1\.1 (\d{3})[^\r]*\r\n(.*?)\r\n)\r\n/s) {
+                my ($head_len, $status, $fields) = (length($1) + 2, $2, $3);
+                my ($len) = $fields =~ /^Content-Length:\s*(\d+)\r?$/mi;
+                if (defined $len && length($buf) >= $head_len + $len) {
+                    $r = { status => $status,
+                           body => substr($buf, $head_len, $len) };
+                    substr($buf, 0, $head_len + $len) = '';
+                    last;
+                }
+                return (@out, { error => 'no Content-Length' })
+                    unless defined $len;
+            }
+            my $left = $end - Time::HiRes::time();
+            return (@out, { error => 'timed out' }) if $left <= 0;
+            next unless $sel->can_read($left);
+            my $got = sysread($s, $buf, 65536, length $buf);
+            return (@out, { error => 'connection closed early' }) unless $got;
+        }
+        push @out, $r;
+    }
+    return @out;
 }
 
 # The END block above reaps with waitpid, which sets $? (9 after SIGKILL)
