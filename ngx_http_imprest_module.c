@@ -16,6 +16,8 @@
 #include "ngx_http_imprest_script.h"
 #include "ngx_http_imprest_gate.h"
 #include "ngx_http_imprest_orgs.h"
+#include "ngx_http_imprest_oauth.h"
+#include "ngx_http_imprest_endpoints.h"
 
 
 static ngx_int_t ngx_http_imprest_preconfiguration(ngx_conf_t *cf);
@@ -34,6 +36,14 @@ static char *ngx_http_imprest_organizations(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_imprest_require_scope(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_imprest_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_imprest_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_imprest_scope(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_imprest_as_postconfiguration(ngx_conf_t *cf,
+    ngx_http_imprest_main_conf_t *imcf);
 static ngx_int_t ngx_http_imprest_init_process(ngx_cycle_t *cycle);
 static void ngx_http_imprest_exit_process(ngx_cycle_t *cycle);
 
@@ -114,6 +124,111 @@ static ngx_command_t  ngx_http_imprest_commands[] = {
       0,
       NULL },
 
+    { ngx_string("imprest_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_imprest_issuer,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("imprest_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_imprest_scope,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("imprest_code_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_imprest_main_conf_t, code_ttl),
+      NULL },
+
+    { ngx_string("imprest_access_token_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_imprest_main_conf_t, access_ttl),
+      NULL },
+
+    { ngx_string("imprest_refresh_token_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_imprest_main_conf_t, refresh_ttl),
+      NULL },
+
+    { ngx_string("imprest_consent_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_imprest_main_conf_t, consent_ttl),
+      NULL },
+
+    { ngx_string("imprest_pkce_required"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_imprest_main_conf_t, pkce_required),
+      NULL },
+
+    { ngx_string("imprest_token_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_imprest_main_conf_t, token_audience),
+      NULL },
+
+    { ngx_string("imprest_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_imprest_loc_conf_t, user),
+      NULL },
+
+    { ngx_string("imprest_login_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_imprest_loc_conf_t, login_url),
+      NULL },
+
+    { ngx_string("imprest_authorize"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_imprest_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_IMPREST_EP_AUTHORIZE,
+      NULL },
+
+    { ngx_string("imprest_token"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_imprest_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_IMPREST_EP_TOKEN,
+      NULL },
+
+    { ngx_string("imprest_revoke"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_imprest_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_IMPREST_EP_REVOKE,
+      NULL },
+
+    { ngx_string("imprest_introspect"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_imprest_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_IMPREST_EP_INTROSPECT,
+      NULL },
+
+    { ngx_string("imprest_metadata"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_imprest_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_IMPREST_EP_METADATA,
+      NULL },
+
       ngx_null_command
 };
 
@@ -185,6 +300,16 @@ ngx_http_imprest_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (imcf->as_used
+        && ngx_http_imprest_as_postconfiguration(cf, imcf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!imcf->gate_used) {
+        return NGX_OK;
+    }
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
@@ -224,6 +349,11 @@ ngx_http_imprest_create_main_conf(ngx_conf_t *cf)
     imcf->redis.retry = NGX_CONF_UNSET_MSEC;
     imcf->redis.max_reply = NGX_CONF_UNSET_SIZE;
     imcf->redis.prefix.len = NGX_CONF_UNSET_SIZE;
+    imcf->code_ttl = NGX_CONF_UNSET;
+    imcf->access_ttl = NGX_CONF_UNSET;
+    imcf->refresh_ttl = NGX_CONF_UNSET;
+    imcf->consent_ttl = NGX_CONF_UNSET;
+    imcf->pkce_required = NGX_CONF_UNSET;
 
     return imcf;
 }
@@ -242,6 +372,28 @@ ngx_http_imprest_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (imcf->redis.prefix.len == NGX_CONF_UNSET_SIZE) {
         ngx_str_set(&imcf->redis.prefix, "imprest:");
+    }
+
+    ngx_conf_init_value(imcf->code_ttl, 60);
+    ngx_conf_init_value(imcf->access_ttl, 7200);
+    ngx_conf_init_value(imcf->refresh_ttl, 30 * 86400);
+    ngx_conf_init_value(imcf->consent_ttl, 600);
+    ngx_conf_init_value(imcf->pkce_required, 0);
+
+    /* RFC 6749 4.1.2: a maximum lifetime of 10 minutes is RECOMMENDED */
+    if (imcf->code_ttl < 1 || imcf->code_ttl > 600) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "imprest_code_ttl must be 1s to 10m");
+        return NGX_CONF_ERROR;
+    }
+
+    if (imcf->access_ttl < 1 || imcf->refresh_ttl < 1
+        || imcf->consent_ttl < 1)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "imprest token and consent lifetimes must be "
+                           "at least 1s");
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -294,10 +446,26 @@ ngx_http_imprest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->strip_headers, prev->strip_headers, NULL);
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 1);
 
-    if (conf->gate || conf->organizations) {
-        imcf = ngx_http_conf_get_module_main_conf(cf,
-                                                  ngx_http_imprest_module);
+    if (conf->user == NULL) {
+        conf->user = prev->user;
+    }
+
+    ngx_conf_merge_str_value(conf->login_url, prev->login_url, "");
+
+    imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_imprest_module);
+
+    if (conf->gate) {
         imcf->used = 1;
+        imcf->gate_used = 1;
+    }
+
+    if (conf->organizations) {
+        imcf->used = 1;
+    }
+
+    if (conf->endpoint > NGX_HTTP_IMPREST_EP_ORGS) {
+        imcf->used = 1;
+        imcf->as_used = 1;
     }
 
     return NGX_CONF_OK;
@@ -475,6 +643,244 @@ ngx_http_imprest_organizations(ngx_conf_t *cf, ngx_command_t *cmd,
     clcf->handler = ngx_http_imprest_orgs_handler;
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_imprest_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_imprest_loc_conf_t *ilcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (ilcf->endpoint || ilcf->organizations) {
+        return "is duplicate: one imprest endpoint per location";
+    }
+
+    ilcf->endpoint = cmd->offset;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    switch (cmd->offset) {
+
+    case NGX_HTTP_IMPREST_EP_AUTHORIZE:
+        clcf->handler = ngx_http_imprest_authorize_handler;
+        break;
+
+    case NGX_HTTP_IMPREST_EP_TOKEN:
+        clcf->handler = ngx_http_imprest_token_handler;
+        break;
+
+    case NGX_HTTP_IMPREST_EP_REVOKE:
+        clcf->handler = ngx_http_imprest_revoke_handler;
+        break;
+
+    case NGX_HTTP_IMPREST_EP_INTROSPECT:
+        clcf->handler = ngx_http_imprest_introspect_handler;
+        break;
+
+    default: /* NGX_HTTP_IMPREST_EP_METADATA */
+        clcf->handler = ngx_http_imprest_metadata_handler;
+        break;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * RFC 8414 2: https, no query or fragment.  Plain http is allowed only for
+ * a loopback host, which is what the demo and the tests use.
+ */
+
+static char *
+ngx_http_imprest_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_imprest_main_conf_t *imcf = conf;
+
+    u_char     *p, *last, *host;
+    ngx_str_t  *value;
+
+    if (imcf->issuer.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    p = value[1].data;
+    last = p + value[1].len;
+
+    if (value[1].len > 8 && ngx_strncmp(p, "https://", 8) == 0) {
+        host = p + 8;
+
+    } else if (value[1].len > 7 && ngx_strncmp(p, "http://", 7) == 0) {
+        host = p + 7;
+
+        if (!((last - host >= 9 && ngx_strncmp(host, "127.0.0.1", 9) == 0
+               && (last - host == 9 || host[9] == ':' || host[9] == '/'))
+              || (last - host >= 5 && ngx_strncmp(host, "[::1]", 5) == 0
+                  && (last - host == 5 || host[5] == ':' || host[5] == '/'))
+              || (last - host >= 9 && ngx_strncmp(host, "localhost", 9) == 0
+                  && (last - host == 9 || host[9] == ':'
+                      || host[9] == '/'))))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "imprest_issuer \"%V\" must use https "
+                               "(http only for a loopback host)", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        goto invalid;
+    }
+
+    if (host == last || *host == '/' || last[-1] == '/') {
+        goto invalid;
+    }
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || *p == '?' || *p == '#' || *p == '"'
+            || *p == '\\' || *p == '@')
+        {
+            goto invalid;
+        }
+    }
+
+    imcf->issuer = value[1];
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "imprest_issuer \"%V\" must be an https URL without "
+                       "query, fragment or trailing slash", &value[1]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_imprest_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_imprest_main_conf_t *imcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_uint_t                 i;
+    ngx_http_imprest_scope_t  *sc;
+
+    value = cf->args->elts;
+
+    /* RFC 6749 3.3: one scope-token */
+    if (!ngx_http_imprest_scope_valid(value[1].data, value[1].len)
+        || ngx_strlchr(value[1].data, value[1].data + value[1].len, ' '))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "imprest_scope: invalid scope name \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[2].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "imprest_scope %V: the description is empty",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (imcf->scopes == NULL) {
+        imcf->scopes = ngx_array_create(cf->pool, 8,
+                                        sizeof(ngx_http_imprest_scope_t));
+        if (imcf->scopes == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    sc = imcf->scopes->elts;
+
+    for (i = 0; i < imcf->scopes->nelts; i++) {
+        if (sc[i].name.len == value[1].len
+            && ngx_strncmp(sc[i].name.data, value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "imprest_scope \"%V\" is declared twice",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    sc = ngx_array_push(imcf->scopes);
+    if (sc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sc->name = value[1];
+    sc->description = value[2];
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_imprest_as_postconfiguration(ngx_conf_t *cf,
+    ngx_http_imprest_main_conf_t *imcf)
+{
+    u_char                           *p;
+    ngx_uint_t                        i;
+    ngx_http_imprest_scope_t         *sc;
+    ngx_http_imprest_redis_script_t  *scripts[] = {
+        &ngx_http_imprest_script_client,
+        &ngx_http_imprest_script_consent_put,
+        &ngx_http_imprest_script_consent_take,
+        &ngx_http_imprest_script_redeem,
+        &ngx_http_imprest_script_refresh,
+        &ngx_http_imprest_script_revoke,
+        &ngx_http_imprest_script_introspect
+    };
+
+    if (imcf->issuer.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the imprest authorization server needs "
+                           "\"imprest_issuer\" in the http block");
+        return NGX_ERROR;
+    }
+
+    if (imcf->scopes == NULL || imcf->scopes->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the imprest authorization server needs at least "
+                           "one \"imprest_scope\" in the http block");
+        return NGX_ERROR;
+    }
+
+    sc = imcf->scopes->elts;
+    imcf->scope_names.len = 0;
+
+    for (i = 0; i < imcf->scopes->nelts; i++) {
+        imcf->scope_names.len += sc[i].name.len + 1;
+    }
+
+    imcf->scope_names.data = ngx_pnalloc(cf->pool, imcf->scope_names.len);
+    if (imcf->scope_names.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = imcf->scope_names.data;
+
+    for (i = 0; i < imcf->scopes->nelts; i++) {
+        p = ngx_cpymem(p, sc[i].name.data, sc[i].name.len);
+        *p++ = ' ';
+    }
+
+    imcf->scope_names.len--;
+
+    for (i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+        if (ngx_http_imprest_script_init(cf->log, scripts[i]) != NGX_OK
+            || ngx_http_imprest_redis_add_script(cf, &imcf->redis, scripts[i])
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_imprest_metadata_build(cf, imcf);
 }
 
 

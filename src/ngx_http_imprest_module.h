@@ -28,10 +28,42 @@ typedef enum {
 } ngx_http_imprest_outcome_e;
 
 
+/* the authorization server's content handlers */
+typedef enum {
+    NGX_HTTP_IMPREST_EP_NONE = 0,
+    NGX_HTTP_IMPREST_EP_ORGS,
+    NGX_HTTP_IMPREST_EP_AUTHORIZE,
+    NGX_HTTP_IMPREST_EP_TOKEN,
+    NGX_HTTP_IMPREST_EP_REVOKE,
+    NGX_HTTP_IMPREST_EP_INTROSPECT,
+    NGX_HTTP_IMPREST_EP_METADATA
+} ngx_http_imprest_endpoint_e;
+
+
+typedef struct {
+    ngx_str_t                       name;
+    ngx_str_t                       description;
+} ngx_http_imprest_scope_t;
+
+
 typedef struct {
     ngx_http_imprest_redis_conf_t   redis;
+
+    ngx_str_t                       issuer;
+    ngx_array_t                    *scopes;      /* ngx_http_imprest_scope_t */
+    ngx_str_t                       scope_names; /* space-separated */
+    time_t                          code_ttl;
+    time_t                          access_ttl;
+    time_t                          refresh_ttl;
+    time_t                          consent_ttl;
+    ngx_flag_t                      pkce_required;
+    ngx_str_t                       token_audience;
+    ngx_str_t                       metadata;    /* RFC 8414 JSON */
+
     unsigned                        redis_set:1;
     unsigned                        used:1;
+    unsigned                        gate_used:1;
+    unsigned                        as_used:1;
 } ngx_http_imprest_main_conf_t;
 
 
@@ -45,6 +77,9 @@ typedef struct {
     ngx_array_t                    *strip_headers;   /* ngx_str_t */
     time_t                          retry_after;
     ngx_flag_t                      organizations;
+    ngx_uint_t                      endpoint;
+    ngx_http_complex_value_t       *user;
+    ngx_str_t                       login_url;
 } ngx_http_imprest_loc_conf_t;
 
 

@@ -260,6 +260,27 @@ ngx_http_imprest_send_outcome(ngx_http_request_t *r,
 }
 
 
+ngx_int_t
+ngx_http_imprest_not_allowed(ngx_http_request_t *r, const char *allow)
+{
+    ngx_str_t         body;
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_imprest_add_header(r, "Allow", sizeof("Allow") - 1);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->value.data = (u_char *) allow;
+    h->value.len = ngx_strlen(allow);
+
+    ngx_str_set(&body, "{\"error\":\"invalid_request\","
+                       "\"error_description\":\"method not allowed\"}\n");
+
+    return ngx_http_imprest_send_json(r, NGX_HTTP_NOT_ALLOWED, &body);
+}
+
+
 static ngx_table_elt_t *
 ngx_http_imprest_add_header(ngx_http_request_t *r, const char *name,
     size_t len)

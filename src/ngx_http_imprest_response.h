@@ -23,6 +23,10 @@ ngx_int_t ngx_http_imprest_send_json(ngx_http_request_t *r,
 ngx_int_t ngx_http_imprest_send_outcome(ngx_http_request_t *r,
     ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_loc_conf_t *ilcf);
 
+/* 405 with Allow, JSON body */
+ngx_int_t ngx_http_imprest_not_allowed(ngx_http_request_t *r,
+    const char *allow);
+
 /* JSON string escaping: returns the escaped length, writes when dst */
 size_t ngx_http_imprest_json_escape(u_char *dst, u_char *src, size_t len);
 

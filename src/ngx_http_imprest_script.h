@@ -26,6 +26,13 @@
 
 
 extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_token;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_client;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_consent_put;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_consent_take;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_redeem;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_refresh;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_revoke;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_introspect;
 
 
 ngx_int_t ngx_http_imprest_script_init(ngx_log_t *log,

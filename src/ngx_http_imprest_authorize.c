@@ -1,0 +1,1212 @@
+/*
+ * Copyright (C) Imprest
+ *
+ * /oauth/authorize: the authorization endpoint (RFC 6749 4.1.1) and the
+ * consent page.  GET validates the request and shows the page; the page
+ * POSTs the user's decision back here.
+ *
+ * Until the client and its redirect URI are known to be good, errors are
+ * shown on our own page and never redirected (RFC 6749 4.1.2.1); after
+ * that they go back to the client with error, state and iss (RFC 9207).
+ * The request itself is kept server-side under a random request id that
+ * the page carries, bound to the user, so hidden fields cannot change what
+ * is granted.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_imprest_as.h"
+#include "ngx_http_imprest_endpoints.h"
+#include "ngx_http_imprest_response.h"
+#include "ngx_http_imprest_script.h"
+
+
+#define NGX_HTTP_IMPREST_TOKEN_CR       "cr"
+#define NGX_HTTP_IMPREST_MAX_ORGS       64
+
+
+typedef struct {
+    ngx_str_t                  user;
+    ngx_str_t                  redirect_uri;
+    ngx_str_t                  state;
+    ngx_str_t                  scope;
+    ngx_str_t                  challenge;
+    ngx_uint_t                 ru_given;
+    u_char                     rid[NGX_HTTP_IMPREST_TOKEN_LEN];
+    u_char                     code[NGX_HTTP_IMPREST_TOKEN_LEN];
+} ngx_http_imprest_authz_t;
+
+
+static ngx_int_t ngx_http_imprest_authorize_get(ngx_http_request_t *r);
+static ngx_int_t ngx_http_imprest_authorize_client(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, redisReply *reply);
+static ngx_int_t ngx_http_imprest_authorize_stored(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, redisReply *reply);
+static ngx_int_t ngx_http_imprest_authorize_post(ngx_http_request_t *r);
+static ngx_int_t ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, redisReply *reply);
+static ngx_int_t ngx_http_imprest_authorize_user(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az);
+static ngx_uint_t ngx_http_imprest_authorize_in_catalogue(
+    ngx_http_imprest_main_conf_t *imcf, ngx_str_t *scope);
+static ngx_int_t ngx_http_imprest_redirect(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, ngx_uint_t status, ngx_str_t *uri,
+    const char *code, const char *error, const char *description,
+    ngx_str_t *state);
+static ngx_int_t ngx_http_imprest_page(ngx_http_request_t *r,
+    ngx_uint_t status, const char *title, const char *message);
+static ngx_int_t ngx_http_imprest_consent_page(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az);
+static ngx_int_t ngx_http_imprest_send_html(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *body);
+static u_char *ngx_http_imprest_html(u_char *p, ngx_str_t *s);
+static size_t ngx_http_imprest_html_len(ngx_str_t *s);
+
+
+static const char  *ngx_http_imprest_authorize_single[] = {
+    "response_type", "scope", "state", "code_challenge",
+    "code_challenge_method", NULL
+};
+
+
+ngx_int_t
+ngx_http_imprest_authorize_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        rc = ngx_http_imprest_authorize_get(r);
+
+        if (rc == NGX_AGAIN) {
+            r->main->count++;
+            return NGX_DONE;
+        }
+
+        return rc;
+    }
+
+    if (r->method == NGX_HTTP_POST) {
+        return ngx_http_imprest_as_read_body(r,
+                                             ngx_http_imprest_authorize_post);
+    }
+
+    /* RFC 6749 3.1: GET, and POST for our own consent form */
+    return ngx_http_imprest_not_allowed(r, "GET, HEAD, POST");
+}
+
+
+/*
+ * Who the user is comes from nginx (imprest_user): auth_basic's
+ * $remote_user in the demo, a header from auth_request in production.
+ */
+
+static ngx_int_t
+ngx_http_imprest_authorize_user(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   uri;
+
+    if (as->ilcf->user == NULL
+        || ngx_http_complex_value(r, as->ilcf->user, &az->user) != NGX_OK)
+    {
+        az->user.len = 0;
+    }
+
+    if (az->user.len) {
+        if (!ngx_http_imprest_id_valid(az->user.data, az->user.len)) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "imprest: imprest_user gave an invalid user id");
+            return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN,
+                       "Not allowed",
+                       "Your account cannot authorize applications.");
+        }
+
+        return NGX_OK;
+    }
+
+    if (as->ilcf->login_url.len == 0) {
+        return ngx_http_imprest_page(r, NGX_HTTP_UNAUTHORIZED,
+                   "Sign in required", "Please sign in to continue.");
+    }
+
+    /* back to this very request after the login: a relative URI only */
+    uri = r->unparsed_uri;
+
+    len = as->ilcf->login_url.len + sizeof("?return_to=") - 1
+          + ngx_http_imprest_url_encode(NULL, uri.data, uri.len);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.location = ngx_list_push(&r->headers_out.headers);
+    if (r->headers_out.location == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.location->hash = 1;
+#if (nginx_version >= 1023000)
+    r->headers_out.location->next = NULL;
+#endif
+    ngx_str_set(&r->headers_out.location->key, "Location");
+    r->headers_out.location->value.data = p;
+
+    p = ngx_cpymem(p, as->ilcf->login_url.data, as->ilcf->login_url.len);
+    p = ngx_cpymem(p, "?return_to=", sizeof("?return_to=") - 1);
+    p += ngx_http_imprest_url_encode(p, uri.data, uri.len);
+
+    r->headers_out.location->value.len = p - r->headers_out.location->value.data;
+
+    return NGX_HTTP_MOVED_TEMPORARILY;
+}
+
+
+static ngx_int_t
+ngx_http_imprest_authorize_get(ngx_http_request_t *r)
+{
+    int                        n;
+    u_char                    *scratch, *key;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_str_t                  cid;
+    const u_char              *v;
+    const char                *argv[4];
+    size_t                     argvlen[4];
+    ngx_http_imprest_as_t     *as;
+    ngx_http_imprest_authz_t  *az;
+
+    as = ngx_http_imprest_as_create(r);
+    if (as == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    az = ngx_pcalloc(r->pool, sizeof(ngx_http_imprest_authz_t));
+    if (az == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    as->data = az;
+
+    rc = ngx_http_imprest_authorize_user(r, as, az);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    scratch = ngx_pnalloc(r->pool, r->args.len + 1);
+    if (scratch == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_imprest_form_parse(r->args.data, r->args.len, scratch,
+                                    as->params,
+                                    NGX_HTTP_IMPREST_AS_MAX_PARAMS,
+                                    &as->nparams)
+        != NGX_HTTP_IMPREST_FORM_OK)
+    {
+        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                   "Invalid request", "The request is malformed.");
+    }
+
+    n = ngx_http_imprest_form_get(as->params, as->nparams, "client_id",
+                                  NGX_HTTP_IMPREST_FORM_EMPTY_ABSENT,
+                                  &v, &len);
+    if (n != 1) {
+        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                   "Invalid request",
+                   n ? "The client_id parameter is repeated."
+                     : "The client_id parameter is missing.");
+    }
+
+    cid.data = (u_char *) v;
+    cid.len = len;
+
+    n = ngx_http_imprest_form_get(as->params, as->nparams, "redirect_uri",
+                                  NGX_HTTP_IMPREST_FORM_EMPTY_ABSENT,
+                                  &v, &len);
+    if (n == 2) {
+        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                   "Invalid request",
+                   "The redirect_uri parameter is repeated.");
+    }
+
+    az->ru_given = n;
+    az->redirect_uri.data = (u_char *) v;
+    az->redirect_uri.len = len;
+
+    if (!ngx_http_imprest_id_valid(cid.data, cid.len)) {
+        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                   "Unknown application",
+                   "This application is not registered.");
+    }
+
+    as->client_id = cid;
+
+    key = ngx_pnalloc(r->pool, as->imcf->redis.prefix.len
+                               + sizeof("client:") - 1 + cid.len);
+    if (key == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    argv[0] = "1";
+    argvlen[0] = 1;
+    argv[1] = (char *) key;
+    argvlen[1] = ngx_sprintf(key, "%Vclient:%V", &as->imcf->redis.prefix,
+                             &cid) - key;
+    argv[2] = (char *) as->imcf->redis.prefix.data;
+    argvlen[2] = as->imcf->redis.prefix.len;
+    argv[3] = (char *) az->user.data;
+    argvlen[3] = az->user.len;
+
+    return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_client,
+                                    4, argv, argvlen,
+                                    ngx_http_imprest_authorize_client);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_authorize_client(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, redisReply *reply)
+{
+    int                        n;
+    u_char                    *p, *last, *start, *key;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_str_t                  rt, method, registered, ru, ttl;
+    ngx_uint_t                 i, nuris, found;
+    const u_char              *v;
+    const char                *argv[10];
+    size_t                     argvlen[10];
+    u_char                     ttlbuf[NGX_TIME_T_LEN];
+    ngx_http_imprest_authz_t  *az;
+
+    az = as->data;
+
+    if (reply == NULL) {
+        return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Temporarily unavailable",
+                   "Please try again in a moment.");
+    }
+
+    rc = ngx_http_imprest_as_client_reply(r, as, reply);
+
+    if (rc == NGX_ERROR) {
+        return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Temporarily unavailable",
+                   "Please try again in a moment.");
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                   "Unknown application",
+                   "This application is not registered.");
+    }
+
+    /* RFC 6749 3.1.2.3: exact match among the registered URIs */
+    p = as->redirect_uris.data;
+    last = p + as->redirect_uris.len;
+    nuris = 0;
+    found = 0;
+
+    while (p < last) {
+        while (p < last && *p == ' ') {
+            p++;
+        }
+
+        start = p;
+
+        while (p < last && *p != ' ') {
+            p++;
+        }
+
+        if (p == start) {
+            break;
+        }
+
+        nuris++;
+        registered.data = start;
+        registered.len = p - start;
+
+        if (az->ru_given) {
+            if (!found
+                && ngx_http_imprest_redirect_uri_match(registered.data,
+                                                       registered.len,
+                                                       az->redirect_uri.data,
+                                                       az->redirect_uri.len))
+            {
+                found = 1;
+            }
+
+        } else if (nuris == 1) {
+            ru = registered;
+        }
+    }
+
+    if (az->ru_given) {
+        if (!found) {
+            return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                       "Invalid redirect URI",
+                       "The redirect_uri is not registered for this "
+                       "application.");
+        }
+
+    } else {
+        /* RFC 6749 3.1.2.3: required when several are registered */
+        if (nuris != 1) {
+            return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                       "Invalid request",
+                       "The redirect_uri parameter is required.");
+        }
+
+        az->redirect_uri = ru;
+    }
+
+    /* from here on, errors go back to the client */
+
+    n = ngx_http_imprest_form_get(as->params, as->nparams, "state",
+                                  NGX_HTTP_IMPREST_FORM_EMPTY_ABSENT,
+                                  &v, &len);
+    if (n == 1) {
+        az->state.data = (u_char *) v;
+        az->state.len = len;
+    }
+
+    for (i = 0; ngx_http_imprest_authorize_single[i]; i++) {
+        if (ngx_http_imprest_form_get(as->params, as->nparams,
+                                      ngx_http_imprest_authorize_single[i],
+                                      NGX_HTTP_IMPREST_FORM_EMPTY_ABSENT,
+                                      &v, &len)
+            == 2)
+        {
+            return ngx_http_imprest_redirect(r, as, NGX_HTTP_MOVED_TEMPORARILY,
+                       &az->redirect_uri, NULL, "invalid_request",
+                       "a parameter is repeated", n == 1 ? &az->state : NULL);
+        }
+    }
+
+    if (n == 2) {
+        ngx_str_null(&az->state);
+    }
+
+    if (ngx_http_imprest_form_get(as->params, as->nparams, "response_type",
+                                  NGX_HTTP_IMPREST_FORM_EMPTY_ABSENT,
+                                  &v, &len)
+        != 1)
+    {
+        return ngx_http_imprest_redirect(r, as, NGX_HTTP_MOVED_TEMPORARILY,
+                   &az->redirect_uri, NULL, "invalid_request",
+                   "response_type is required", &az->state);
+    }
+
+    rt.data = (u_char *) v;
+    rt.len = len;
+
+    /* RFC 9700 2.1.2: the code flow only */
+    if (rt.len != 4 || ngx_strncmp(rt.data, "code", 4) != 0) {
+        return ngx_http_imprest_redirect(r, as, NGX_HTTP_MOVED_TEMPORARILY,
+                   &az->redirect_uri, NULL, "unsupported_response_type",
+                   "only response_type=code is supported", &az->state);
+    }
+
+    /* RFC 6749 3.3: without a scope, what the application registered */
+    if (ngx_http_imprest_form_get(as->params, as->nparams, "scope",
+                                  NGX_HTTP_IMPREST_FORM_EMPTY_ABSENT,
+                                  &v, &len)
+        == 1)
+    {
+        az->scope.data = (u_char *) v;
+        az->scope.len = len;
+
+    } else {
+        az->scope = as->client_scope;
+    }
+
+    if (!ngx_http_imprest_scope_valid(az->scope.data, az->scope.len)
+        || !ngx_http_imprest_scope_subset(az->scope.data, az->scope.len,
+                                          as->client_scope.data,
+                                          as->client_scope.len)
+        || !ngx_http_imprest_authorize_in_catalogue(as->imcf, &az->scope))
+    {
+        return ngx_http_imprest_redirect(r, as, NGX_HTTP_MOVED_TEMPORARILY,
+                   &az->redirect_uri, NULL, "invalid_scope",
+                   "the requested scope is unknown or not allowed for this "
+                   "application", &az->state);
+    }
+
+    /* RFC 7636 4.3, 4.4.1; RFC 9700 2.1.1: S256 only */
+    n = ngx_http_imprest_form_get(as->params, as->nparams,
+                                  "code_challenge_method",
+                                  NGX_HTTP_IMPREST_FORM_EMPTY_ABSENT,
+                                  &v, &len);
+    method.data = (u_char *) v;
+    method.len = len;
+
+    if (ngx_http_imprest_form_get(as->params, as->nparams, "code_challenge",
+                                  NGX_HTTP_IMPREST_FORM_EMPTY_ABSENT,
+                                  &v, &len)
+        == 1)
+    {
+        az->challenge.data = (u_char *) v;
+        az->challenge.len = len;
+
+        if (n != 1 || method.len != 4
+            || ngx_strncmp(method.data, "S256", 4) != 0)
+        {
+            return ngx_http_imprest_redirect(r, as,
+                       NGX_HTTP_MOVED_TEMPORARILY, &az->redirect_uri, NULL,
+                       "invalid_request",
+                       "code_challenge_method must be S256", &az->state);
+        }
+
+        if (!ngx_http_imprest_pkce_challenge_valid(az->challenge.data,
+                                                   az->challenge.len))
+        {
+            return ngx_http_imprest_redirect(r, as,
+                       NGX_HTTP_MOVED_TEMPORARILY, &az->redirect_uri, NULL,
+                       "invalid_request", "malformed code_challenge",
+                       &az->state);
+        }
+
+    } else if (n) {
+        return ngx_http_imprest_redirect(r, as, NGX_HTTP_MOVED_TEMPORARILY,
+                   &az->redirect_uri, NULL, "invalid_request",
+                   "code_challenge_method without code_challenge",
+                   &az->state);
+
+    } else if (as->client_secret.len == 0 || as->imcf->pkce_required) {
+        return ngx_http_imprest_redirect(r, as, NGX_HTTP_MOVED_TEMPORARILY,
+                   &az->redirect_uri, NULL, "invalid_request",
+                   "code_challenge is required", &az->state);
+    }
+
+    if (as->orgs == NULL || as->orgs->nelts == 0) {
+        return ngx_http_imprest_redirect(r, as, NGX_HTTP_MOVED_TEMPORARILY,
+                   &az->redirect_uri, NULL, "access_denied",
+                   "the user belongs to no organization", &az->state);
+    }
+
+    /* keep the validated request server-side, under a random id */
+    if (ngx_http_imprest_token_generate(NGX_HTTP_IMPREST_TOKEN_CR, az->rid)
+        != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    key = ngx_pnalloc(r->pool, as->imcf->redis.prefix.len
+                               + sizeof("consent:") - 1
+                               + NGX_HTTP_IMPREST_DIGEST_HEX_LEN);
+    if (key == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(key, "%Vconsent:", &as->imcf->redis.prefix);
+
+    if (ngx_http_imprest_digest_hex(az->rid, NGX_HTTP_IMPREST_TOKEN_LEN, p)
+        != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ttl.data = ttlbuf;
+    ttl.len = ngx_sprintf(ttlbuf, "%T", as->imcf->consent_ttl) - ttlbuf;
+
+    argv[0] = "1";
+    argvlen[0] = 1;
+    argv[1] = (char *) key;
+    argvlen[1] = p + NGX_HTTP_IMPREST_DIGEST_HEX_LEN - key;
+    argv[2] = (char *) ttl.data;
+    argvlen[2] = ttl.len;
+    argv[3] = (char *) az->user.data;
+    argvlen[3] = az->user.len;
+    argv[4] = (char *) as->client_id.data;
+    argvlen[4] = as->client_id.len;
+    argv[5] = (char *) az->redirect_uri.data;
+    argvlen[5] = az->redirect_uri.len;
+    argv[6] = az->ru_given ? "1" : "0";
+    argvlen[6] = 1;
+    argv[7] = (char *) az->scope.data;
+    argvlen[7] = az->scope.len;
+    argv[8] = (char *) (az->state.len ? az->state.data : (u_char *) "");
+    argvlen[8] = az->state.len;
+    argv[9] = (char *) (az->challenge.len ? az->challenge.data
+                                          : (u_char *) "");
+    argvlen[9] = az->challenge.len;
+
+    return ngx_http_imprest_as_eval(r, as,
+                                    &ngx_http_imprest_script_consent_put,
+                                    10, argv, argvlen,
+                                    ngx_http_imprest_authorize_stored);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_authorize_stored(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, redisReply *reply)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer != 1)
+    {
+        if (reply) {
+            ngx_http_imprest_redis_reset(r->connection->log,
+                               "reply does not match the consent script");
+        }
+
+        /* the redirect URI is known, but no page without a stored request */
+        return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Temporarily unavailable",
+                   "Please try again in a moment.");
+    }
+
+    return ngx_http_imprest_consent_page(r, as, as->data);
+}
+
+
+static ngx_uint_t
+ngx_http_imprest_authorize_in_catalogue(ngx_http_imprest_main_conf_t *imcf,
+    ngx_str_t *scope)
+{
+    return ngx_http_imprest_scope_subset(scope->data, scope->len,
+                                         imcf->scope_names.data,
+                                         imcf->scope_names.len);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_authorize_post(ngx_http_request_t *r)
+{
+    u_char                    *p, *key, *ckey, *orgs;
+    size_t                     i, norgs;
+    ngx_int_t                  rc;
+    ngx_str_t                  rid, decision, origin;
+    const char                *argv[9];
+    size_t                     argvlen[9];
+    u_char                     now[NGX_TIME_T_LEN], ttl[NGX_TIME_T_LEN];
+    ngx_table_elt_t           *h;
+    ngx_http_imprest_as_t     *as;
+    ngx_http_imprest_authz_t  *az;
+
+    as = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+
+    az = ngx_pcalloc(r->pool, sizeof(ngx_http_imprest_authz_t));
+    if (az == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    as->data = az;
+
+    rc = ngx_http_imprest_authorize_user(r, as, az);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /*
+     * A browser names the page's origin: one that is not the issuer's is
+     * a cross-site submission (the request id already binds the form to
+     * this user; this is defence in depth).
+     */
+    for (h = NULL, i = 0; h == NULL && i < 1; i++) {
+        ngx_list_part_t  *part;
+        ngx_table_elt_t  *hh;
+        ngx_uint_t        j;
+
+        part = &r->headers_in.headers.part;
+        hh = part->elts;
+
+        for (j = 0; /* void */; j++) {
+            if (j >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                hh = part->elts;
+                j = 0;
+            }
+
+            if (hh[j].key.len == 6
+                && ngx_strncasecmp(hh[j].key.data, (u_char *) "origin", 6)
+                   == 0)
+            {
+                h = &hh[j];
+                break;
+            }
+        }
+    }
+
+    if (h && !(h->value.len == 4
+               && ngx_strncmp(h->value.data, "null", 4) == 0))
+    {
+        origin = h->value;
+
+        if (origin.len > as->imcf->issuer.len
+            || ngx_strncasecmp(origin.data, as->imcf->issuer.data,
+                               origin.len) != 0
+            || (origin.len < as->imcf->issuer.len
+                && as->imcf->issuer.data[origin.len] != '/'))
+        {
+            return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN,
+                       "Not allowed",
+                       "This form was not sent from this site.");
+        }
+    }
+
+    if (ngx_http_imprest_as_parse_body(r, as, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_imprest_as_param(as, "request_id", &rid) != 1
+        || !ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_CR,
+                                         rid.data, rid.len)
+        || ngx_http_imprest_as_param(as, "decision", &decision) != 1
+        || !((decision.len == 7
+              && ngx_strncmp(decision.data, "approve", 7) == 0)
+             || (decision.len == 4
+                 && ngx_strncmp(decision.data, "deny", 4) == 0)))
+    {
+        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                   "Invalid request",
+                   "This authorization request is unknown or has expired.");
+    }
+
+    /* the chosen organizations: canonical UUIDs, space-separated */
+    orgs = ngx_pnalloc(r->pool, NGX_HTTP_IMPREST_MAX_ORGS
+                                * (NGX_HTTP_IMPREST_UUID_LEN + 1));
+    if (orgs == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = orgs;
+    norgs = 0;
+
+    for (i = 0; i < as->nparams; i++) {
+        if (as->params[i].name_len != 3
+            || ngx_strncmp(as->params[i].name, "org", 3) != 0)
+        {
+            continue;
+        }
+
+        if (norgs == NGX_HTTP_IMPREST_MAX_ORGS
+            || !ngx_http_imprest_uuid_canonical(as->params[i].value,
+                                                as->params[i].value_len, p))
+        {
+            return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                       "Invalid request", "The organization list is invalid.");
+        }
+
+        if (norgs) {
+            p[-1] = ' ';
+        }
+
+        p += NGX_HTTP_IMPREST_UUID_LEN;
+        *p++ = ' ';
+        norgs++;
+    }
+
+    if (norgs) {
+        p--;
+    }
+
+    if (ngx_http_imprest_token_generate(NGX_HTTP_IMPREST_TOKEN_AC, az->code)
+        != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    key = ngx_pnalloc(r->pool, as->imcf->redis.prefix.len + sizeof("consent:")
+                               + NGX_HTTP_IMPREST_DIGEST_HEX_LEN);
+    ckey = ngx_pnalloc(r->pool, as->imcf->redis.prefix.len + sizeof("ac:")
+                                + NGX_HTTP_IMPREST_DIGEST_HEX_LEN);
+    if (key == NULL || ckey == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    argv[0] = "2";
+    argvlen[0] = 1;
+
+    argv[1] = (char *) key;
+    argvlen[1] = ngx_sprintf(key, "%Vconsent:", &as->imcf->redis.prefix)
+                 - key;
+    if (ngx_http_imprest_digest_hex(rid.data, rid.len, key + argvlen[1])
+        != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    argvlen[1] += NGX_HTTP_IMPREST_DIGEST_HEX_LEN;
+
+    argv[2] = (char *) ckey;
+    argvlen[2] = ngx_sprintf(ckey, "%Vac:", &as->imcf->redis.prefix) - ckey;
+    if (ngx_http_imprest_digest_hex(az->code, NGX_HTTP_IMPREST_TOKEN_LEN,
+                                    ckey + argvlen[2])
+        != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    argvlen[2] += NGX_HTTP_IMPREST_DIGEST_HEX_LEN;
+
+    argv[3] = (char *) as->imcf->redis.prefix.data;
+    argvlen[3] = as->imcf->redis.prefix.len;
+    argv[4] = (char *) az->user.data;
+    argvlen[4] = az->user.len;
+    argv[5] = (char *) decision.data;
+    argvlen[5] = decision.len;
+    argv[6] = (char *) orgs;
+    argvlen[6] = p - orgs;
+    argv[7] = (char *) ttl;
+    argvlen[7] = ngx_sprintf(ttl, "%T", as->imcf->code_ttl) - ttl;
+    argv[8] = (char *) now;
+    argvlen[8] = ngx_sprintf(now, "%T", ngx_time()) - now;
+
+    return ngx_http_imprest_as_eval(r, as,
+                                    &ngx_http_imprest_script_consent_take,
+                                    9, argv, argvlen,
+                                    ngx_http_imprest_authorize_decided);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, redisReply *reply)
+{
+    ngx_str_t                  ru, state, code;
+    ngx_http_imprest_authz_t  *az;
+
+    az = as->data;
+
+    if (reply == NULL) {
+        /* no code is handed out unless it was stored */
+        return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Temporarily unavailable",
+                   "Please try again in a moment.");
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
+        || reply->element[0]->type != REDIS_REPLY_INTEGER)
+    {
+        goto bad;
+    }
+
+    switch (reply->element[0]->integer) {
+
+    case 0:
+        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                   "Invalid request",
+                   "This authorization request is unknown or has expired.");
+
+    case 3:
+        return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN, "Not allowed",
+                   "This authorization request belongs to another user.");
+
+    case 1:
+    case 2:
+    case 4:
+        if (reply->elements != 3
+            || ngx_http_imprest_reply_str(r, reply->element[1], &ru)
+               != NGX_OK
+            || ngx_http_imprest_reply_str(r, reply->element[2], &state)
+               != NGX_OK)
+        {
+            goto bad;
+        }
+
+        break;
+
+    default:
+        goto bad;
+    }
+
+    if (reply->element[0]->integer == 4) {
+        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                   "Invalid request",
+                   "Choose at least one of your organizations.");
+    }
+
+    /* RFC 9700 4.12: 303, so the browser does not re-POST the form */
+    if (reply->element[0]->integer == 2) {
+        return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER, &ru,
+                   NULL, "access_denied", "the user denied the request",
+                   &state);
+    }
+
+    code.data = az->code;
+    code.len = NGX_HTTP_IMPREST_TOKEN_LEN;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "imprest: user \"%V\" approved a request", &az->user);
+
+    return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER, &ru,
+                                     (char *) code.data, NULL, NULL, &state);
+
+bad:
+
+    ngx_http_imprest_redis_reset(r->connection->log,
+                                 "reply does not match the consent script");
+
+    return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+               "Temporarily unavailable", "Please try again in a moment.");
+}
+
+
+/*
+ * The authorization response (RFC 6749 4.1.2, 4.1.2.1) with iss
+ * (RFC 9207 2); code is NGX_HTTP_IMPREST_TOKEN_LEN bytes when set.
+ */
+
+static ngx_int_t
+ngx_http_imprest_redirect(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
+    ngx_uint_t status, ngx_str_t *uri, const char *code, const char *error,
+    const char *description, ngx_str_t *state)
+{
+    size_t                     n, len;
+    u_char                    *p;
+    ngx_http_imprest_param_t   params[5];
+
+    n = 0;
+
+    if (code) {
+        params[n].name = (u_char *) "code";
+        params[n].name_len = 4;
+        params[n].value = (u_char *) code;
+        params[n].value_len = NGX_HTTP_IMPREST_TOKEN_LEN;
+        n++;
+    }
+
+    if (error) {
+        params[n].name = (u_char *) "error";
+        params[n].name_len = 5;
+        params[n].value = (u_char *) error;
+        params[n].value_len = ngx_strlen(error);
+        n++;
+
+        params[n].name = (u_char *) "error_description";
+        params[n].name_len = sizeof("error_description") - 1;
+        params[n].value = (u_char *) description;
+        params[n].value_len = ngx_strlen(description);
+        n++;
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "imprest: authorization error to client \"%V\": %s: %s",
+                      &as->client_id, error, description);
+    }
+
+    if (state && state->len) {
+        params[n].name = (u_char *) "state";
+        params[n].name_len = 5;
+        params[n].value = state->data;
+        params[n].value_len = state->len;
+        n++;
+    }
+
+    params[n].name = (u_char *) "iss";
+    params[n].name_len = 3;
+    params[n].value = as->imcf->issuer.data;
+    params[n].value_len = as->imcf->issuer.len;
+    n++;
+
+    len = ngx_http_imprest_redirect_build(NULL, uri->data, uri->len, params,
+                                          n);
+    if (len == 0) {
+        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                   "Invalid redirect URI",
+                   "The application's redirect URI is not usable.");
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    (void) ngx_http_imprest_redirect_build(p, uri->data, uri->len, params, n);
+
+    r->headers_out.location = ngx_list_push(&r->headers_out.headers);
+    if (r->headers_out.location == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.location->hash = 1;
+#if (nginx_version >= 1023000)
+    r->headers_out.location->next = NULL;
+#endif
+    ngx_str_set(&r->headers_out.location->key, "Location");
+    r->headers_out.location->value.data = p;
+    r->headers_out.location->value.len = len;
+
+    ngx_http_clear_content_length(r);
+
+    {
+        ngx_str_t  empty = ngx_null_string;
+
+        /* no-store, and nothing that could leak the code onwards */
+        (void) ngx_http_imprest_send_html(r, status, &empty);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_imprest_page(ngx_http_request_t *r, ngx_uint_t status,
+    const char *title, const char *message)
+{
+    u_char     *p;
+    ngx_str_t   body;
+
+    body.len = sizeof("<!doctype html><html lang=\"en\"><head>"
+                      "<meta charset=\"utf-8\"><title>Imprest: </title>"
+                      "</head><body><main><h1></h1><p></p></main></body>"
+                      "</html>\n") - 1
+               + 2 * ngx_strlen(title) + ngx_strlen(message);
+
+    body.data = ngx_pnalloc(r->pool, body.len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* title and message are our own fixed texts */
+    p = ngx_sprintf(body.data,
+                    "<!doctype html><html lang=\"en\"><head>"
+                    "<meta charset=\"utf-8\"><title>Imprest: %s</title>"
+                    "</head><body><main><h1>%s</h1><p>%s</p></main></body>"
+                    "</html>\n", title, title, message);
+    body.len = p - body.data;
+
+    return ngx_http_imprest_send_html(r, status, &body);
+}
+
+
+static u_char *
+ngx_http_imprest_html(u_char *p, ngx_str_t *s)
+{
+    return p + ngx_http_imprest_html_escape(p, s->data, s->len);
+}
+
+
+static size_t
+ngx_http_imprest_html_len(ngx_str_t *s)
+{
+    return ngx_http_imprest_html_escape(NULL, s->data, s->len);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_consent_page(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az)
+{
+    u_char                    *p, *last, *start;
+    size_t                     len;
+    ngx_str_t                  body, tok, rid, action;
+    ngx_uint_t                 i, j;
+    ngx_keyval_t              *org;
+    ngx_http_imprest_scope_t  *sc;
+
+    static const char  head[] =
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width\">"
+        "<title>Authorize an application: Imprest</title><style>"
+        "body{font-family:sans-serif;max-width:34em;margin:2em auto;"
+        "padding:0 1em;color:#222}h1{font-size:1.4em}"
+        "li{margin:.4em 0}.s{font-family:monospace}"
+        "button{font-size:1em;padding:.5em 1.5em;margin-right:1em}"
+        "</style></head><body><main>";
+
+    rid.data = az->rid;
+    rid.len = NGX_HTTP_IMPREST_TOKEN_LEN;
+    action = r->uri;
+
+    sc = as->imcf->scopes->elts;
+    org = as->orgs->elts;
+
+    len = sizeof(head) - 1 + 4096
+          + ngx_http_imprest_html_len(&as->client_name) * 2
+          + ngx_http_imprest_html_len(&az->redirect_uri)
+          + ngx_http_imprest_html_len(&action)
+          + ngx_http_imprest_html_len(&az->user);
+
+    for (i = 0; i < as->imcf->scopes->nelts; i++) {
+        len += 128 + ngx_http_imprest_html_len(&sc[i].name)
+               + ngx_http_imprest_html_len(&sc[i].description);
+    }
+
+    for (i = 0; i < as->orgs->nelts; i++) {
+        len += 256 + ngx_http_imprest_html_len(&org[i].key) * 2
+               + ngx_http_imprest_html_len(&org[i].value);
+    }
+
+    body.data = ngx_pnalloc(r->pool, len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body.data, head, sizeof(head) - 1);
+
+    p = ngx_cpymem(p, "<h1>", 4);
+    p = ngx_http_imprest_html(p, &as->client_name);
+    p = ngx_cpymem(p, " wants to access your Imprest account</h1>",
+                   sizeof(" wants to access your Imprest account</h1>") - 1);
+
+    p = ngx_cpymem(p, "<p>Signed in as <b>", sizeof("<p>Signed in as <b>") - 1);
+    p = ngx_http_imprest_html(p, &az->user);
+    p = ngx_cpymem(p, "</b>. <b>", sizeof("</b>. <b>") - 1);
+    p = ngx_http_imprest_html(p, &as->client_name);
+    p = ngx_cpymem(p, "</b> asks to:</p><ul>",
+                   sizeof("</b> asks to:</p><ul>") - 1);
+
+    /* the requested scopes, described from the catalogue */
+    last = az->scope.data + az->scope.len;
+
+    for (start = az->scope.data; start < last; start = tok.data + tok.len + 1)
+    {
+        tok.data = start;
+        tok.len = 0;
+
+        while (tok.data + tok.len < last && tok.data[tok.len] != ' ') {
+            tok.len++;
+        }
+
+        for (j = 0; j < as->imcf->scopes->nelts; j++) {
+            if (sc[j].name.len == tok.len
+                && ngx_strncmp(sc[j].name.data, tok.data, tok.len) == 0)
+            {
+                p = ngx_cpymem(p, "<li>", 4);
+                p = ngx_http_imprest_html(p, &sc[j].description);
+                p = ngx_cpymem(p, " <span class=\"s\">(",
+                               sizeof(" <span class=\"s\">(") - 1);
+                p = ngx_http_imprest_html(p, &sc[j].name);
+                p = ngx_cpymem(p, ")</span></li>",
+                               sizeof(")</span></li>") - 1);
+                break;
+            }
+        }
+    }
+
+    p = ngx_cpymem(p, "</ul><form method=\"post\" action=\"",
+                   sizeof("</ul><form method=\"post\" action=\"") - 1);
+    p = ngx_http_imprest_html(p, &action);
+    p = ngx_cpymem(p, "\"><input type=\"hidden\" name=\"request_id\" value=\"",
+                   sizeof("\"><input type=\"hidden\" name=\"request_id\" "
+                          "value=\"") - 1);
+    p = ngx_http_imprest_html(p, &rid);
+    p = ngx_cpymem(p, "\"><fieldset><legend>On behalf of these "
+                      "organizations</legend>",
+                   sizeof("\"><fieldset><legend>On behalf of these "
+                          "organizations</legend>") - 1);
+
+    for (i = 0; i < as->orgs->nelts; i++) {
+        p = ngx_cpymem(p, "<div><label><input type=\"checkbox\" name=\"org\" "
+                          "value=\"",
+                       sizeof("<div><label><input type=\"checkbox\" "
+                              "name=\"org\" value=\"") - 1);
+        p = ngx_http_imprest_html(p, &org[i].key);
+        p = ngx_cpymem(p, "\"", 1);
+
+        if (as->orgs->nelts == 1) {
+            p = ngx_cpymem(p, " checked", sizeof(" checked") - 1);
+        }
+
+        p = ngx_cpymem(p, "> ", 2);
+        p = ngx_http_imprest_html(p, org[i].value.len ? &org[i].value
+                                                      : &org[i].key);
+        p = ngx_cpymem(p, "</label></div>", sizeof("</label></div>") - 1);
+    }
+
+    p = ngx_cpymem(p, "</fieldset><p>You will be sent back to <span "
+                      "class=\"s\">",
+                   sizeof("</fieldset><p>You will be sent back to <span "
+                          "class=\"s\">") - 1);
+    p = ngx_http_imprest_html(p, &az->redirect_uri);
+    p = ngx_cpymem(p, "</span>.</p><p><button type=\"submit\" "
+                      "name=\"decision\" value=\"approve\">Approve</button>"
+                      "<button type=\"submit\" name=\"decision\" "
+                      "value=\"deny\">Deny</button></p></form></main>"
+                      "</body></html>\n",
+                   sizeof("</span>.</p><p><button type=\"submit\" "
+                          "name=\"decision\" value=\"approve\">Approve"
+                          "</button><button type=\"submit\" "
+                          "name=\"decision\" value=\"deny\">Deny</button>"
+                          "</p></form></main></body></html>\n") - 1);
+
+    body.len = p - body.data;
+
+    return ngx_http_imprest_send_html(r, NGX_HTTP_OK, &body);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_send_html(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body)
+{
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_uint_t        i;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    static struct {
+        ngx_str_t  name;
+        ngx_str_t  value;
+    }  headers[] = {
+        { ngx_string("Cache-Control"), ngx_string("no-store") },
+        { ngx_string("Pragma"), ngx_string("no-cache") },
+        { ngx_string("X-Frame-Options"), ngx_string("DENY") },
+        { ngx_string("Content-Security-Policy"),
+          ngx_string("default-src 'none'; style-src 'unsafe-inline'; "
+                     "form-action 'self'; frame-ancestors 'none'; "
+                     "base-uri 'none'") },
+        { ngx_string("Referrer-Policy"), ngx_string("no-referrer") },
+        { ngx_string("X-Content-Type-Options"), ngx_string("nosniff") }
+    };
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+        h->key = headers[i].name;
+        h->value = headers[i].value;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = body->len;
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (r->method == NGX_HTTP_HEAD || body->len == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_create_temp_buf(r->pool, body->len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, body->data, body->len);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

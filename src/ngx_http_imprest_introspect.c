@@ -1,0 +1,269 @@
+/*
+ * Copyright (C) Imprest
+ *
+ * POST /oauth/introspect: RFC 7662 token introspection, for clients
+ * registered as allowed to introspect (resource servers).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+#include "ngx_http_imprest_as.h"
+#include "ngx_http_imprest_endpoints.h"
+#include "ngx_http_imprest_response.h"
+#include "ngx_http_imprest_script.h"
+
+
+static ngx_int_t ngx_http_imprest_introspect_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_imprest_introspect_auth(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as);
+static ngx_int_t ngx_http_imprest_introspect_done(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, redisReply *reply);
+static ngx_int_t ngx_http_imprest_introspect_inactive(ngx_http_request_t *r);
+
+
+ngx_int_t
+ngx_http_imprest_introspect_handler(ngx_http_request_t *r)
+{
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_imprest_not_allowed(r, "POST");
+    }
+
+    return ngx_http_imprest_as_read_body(r,
+                                         ngx_http_imprest_introspect_body);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_introspect_body(ngx_http_request_t *r)
+{
+    ngx_int_t               rc;
+    ngx_str_t               v;
+    ngx_http_imprest_as_t  *as;
+
+    as = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+
+    if (ngx_http_imprest_as_parse_body(r, as, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_imprest_as_param(as, "token", &v) == 2
+        || ngx_http_imprest_as_param(as, "token_type_hint", &v) == 2)
+    {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_request", "a parameter is repeated");
+    }
+
+    /* RFC 7662 2.1: the caller must be authorized */
+    return ngx_http_imprest_as_authenticate(r, as,
+                                            ngx_http_imprest_introspect_auth);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_introspect_auth(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as)
+{
+    const char  *type, *argv[2];
+    size_t       argvlen[2];
+    ngx_str_t    token, key;
+
+    if (as->introspect.len != 1 || as->introspect.data[0] != '1'
+        || as->client_secret.len == 0)
+    {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_FORBIDDEN,
+                   "unauthorized_client",
+                   "this client may not introspect tokens");
+    }
+
+    if (ngx_http_imprest_as_param(as, "token", &token) == 0) {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_request", "token is required");
+    }
+
+    if (ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_AT, token.data,
+                                     token.len))
+    {
+        type = "at";
+
+    } else if (ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_RT,
+                                            token.data, token.len))
+    {
+        type = "rt";
+
+    } else {
+        return ngx_http_imprest_introspect_inactive(r);
+    }
+
+    if (ngx_http_imprest_as_key(r, as->imcf, type, token.data, token.len,
+                                &key)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    as->data = (void *) type;
+
+    argv[0] = "1";
+    argvlen[0] = 1;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+
+    return ngx_http_imprest_as_eval(r, as,
+                                    &ngx_http_imprest_script_introspect,
+                                    2, argv, argvlen,
+                                    ngx_http_imprest_introspect_done);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_introspect_done(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, redisReply *reply)
+{
+    char         *s;
+    size_t        i;
+    time_t        iat, exp;
+    json_t       *j, *orgs;
+    ngx_int_t     rc;
+    ngx_str_t     f[7], body;
+    redisReply  **e;
+
+    if (reply == NULL) {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "temporarily_unavailable",
+                   "the authorization service is unavailable");
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
+        || reply->element[0]->type != REDIS_REPLY_INTEGER)
+    {
+        goto bad;
+    }
+
+    e = reply->element;
+
+    if (e[0]->integer == 0 && reply->elements == 1) {
+        return ngx_http_imprest_introspect_inactive(r);
+    }
+
+    if (e[0]->integer != 1 || reply->elements != 8) {
+        goto bad;
+    }
+
+    /* uid, cid, scope, orgs, iat, exp, aud */
+    for (i = 0; i < 7; i++) {
+        if (ngx_http_imprest_reply_str(r, e[i + 1], &f[i]) != NGX_OK) {
+            goto bad;
+        }
+    }
+
+    iat = ngx_atotm(f[4].data, f[4].len);
+    exp = ngx_atotm(f[5].data, f[5].len);
+
+    if (exp == NGX_ERROR || exp <= ngx_time()) {
+        return ngx_http_imprest_introspect_inactive(r);
+    }
+
+    /* RFC 7662 2.2 */
+    j = json_object();
+    orgs = json_array();
+    if (j == NULL || orgs == NULL) {
+        json_decref(j);
+        json_decref(orgs);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json_object_set_new(j, "active", json_true());
+    json_object_set_new(j, "scope", json_stringn((char *) f[2].data,
+                                                 f[2].len));
+    json_object_set_new(j, "client_id", json_stringn((char *) f[1].data,
+                                                     f[1].len));
+    json_object_set_new(j, "sub", json_stringn((char *) f[0].data,
+                                               f[0].len));
+    json_object_set_new(j, "exp", json_integer(exp));
+    json_object_set_new(j, "iat", json_integer(iat == NGX_ERROR ? 0 : iat));
+    json_object_set_new(j, "token_type",
+                        json_string(ngx_strcmp(as->data, "at") == 0
+                                    ? "Bearer" : "refresh_token"));
+    json_object_set_new(j, "iss",
+                        json_stringn((char *) as->imcf->issuer.data,
+                                     as->imcf->issuer.len));
+
+    if (f[6].len) {
+        json_object_set_new(j, "aud", json_stringn((char *) f[6].data,
+                                                   f[6].len));
+    }
+
+    {
+        u_char  *p, *last, *start;
+
+        p = f[3].data;
+        last = p + f[3].len;
+
+        while (p < last) {
+            while (p < last && *p == ' ') {
+                p++;
+            }
+
+            start = p;
+
+            while (p < last && *p != ' ') {
+                p++;
+            }
+
+            if (p > start) {
+                json_array_append_new(orgs,
+                                      json_stringn((char *) start,
+                                                   p - start));
+            }
+        }
+    }
+
+    json_object_set_new(j, "organizations", orgs);
+
+    s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body.len = ngx_strlen(s);
+    body.data = ngx_pnalloc(r->pool, body.len + 1);
+    if (body.data == NULL) {
+        free(s);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(body.data, s, body.len);
+    body.data[body.len++] = '\n';
+    free(s);
+
+    rc = ngx_http_imprest_send_json(r, NGX_HTTP_OK, &body);
+
+    return rc;
+
+bad:
+
+    ngx_http_imprest_redis_reset(r->connection->log,
+                                 "reply does not match the introspect script");
+
+    return ngx_http_imprest_as_error(r, as, NGX_HTTP_SERVICE_UNAVAILABLE,
+               "temporarily_unavailable",
+               "the authorization service is unavailable");
+}
+
+
+static ngx_int_t
+ngx_http_imprest_introspect_inactive(ngx_http_request_t *r)
+{
+    ngx_str_t  body;
+
+    /* RFC 7662 2.2: nothing more, so nothing is disclosed */
+    ngx_str_set(&body, "{\"active\":false}\n");
+
+    return ngx_http_imprest_send_json(r, NGX_HTTP_OK, &body);
+}

@@ -1,0 +1,156 @@
+/*
+ * Copyright (C) Imprest
+ *
+ * POST /oauth/revoke: RFC 7009 token revocation.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_imprest_as.h"
+#include "ngx_http_imprest_endpoints.h"
+#include "ngx_http_imprest_response.h"
+#include "ngx_http_imprest_script.h"
+
+
+static ngx_int_t ngx_http_imprest_revoke_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_imprest_revoke_auth(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as);
+static ngx_int_t ngx_http_imprest_revoke_done(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, redisReply *reply);
+static ngx_int_t ngx_http_imprest_revoke_ok(ngx_http_request_t *r);
+
+
+ngx_int_t
+ngx_http_imprest_revoke_handler(ngx_http_request_t *r)
+{
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_imprest_not_allowed(r, "POST");
+    }
+
+    return ngx_http_imprest_as_read_body(r, ngx_http_imprest_revoke_body);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_revoke_body(ngx_http_request_t *r)
+{
+    ngx_int_t               rc;
+    ngx_str_t               v;
+    ngx_http_imprest_as_t  *as;
+
+    as = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+
+    if (ngx_http_imprest_as_parse_body(r, as, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_imprest_as_param(as, "token", &v) == 2
+        || ngx_http_imprest_as_param(as, "token_type_hint", &v) == 2)
+    {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_request", "a parameter is repeated");
+    }
+
+    return ngx_http_imprest_as_authenticate(r, as,
+                                            ngx_http_imprest_revoke_auth);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_revoke_auth(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
+{
+    const char  *type, *argv[5];
+    size_t       argvlen[5];
+    ngx_str_t    token, key;
+
+    if (ngx_http_imprest_as_param(as, "token", &token) == 0) {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_request", "token is required");
+    }
+
+    /*
+     * The type prefix says what the token is, so token_type_hint (RFC 7009
+     * 2.1: a hint the server MAY ignore) is not needed.  An invalid token
+     * is answered 200 (RFC 7009 2.2) without asking Redis.
+     */
+    if (ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_AT, token.data,
+                                     token.len))
+    {
+        type = "at";
+
+    } else if (ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_RT,
+                                            token.data, token.len))
+    {
+        type = "rt";
+
+    } else {
+        return ngx_http_imprest_revoke_ok(r);
+    }
+
+    if (ngx_http_imprest_as_key(r, as->imcf, type, token.data, token.len,
+                                &key)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    argv[0] = "1";
+    argvlen[0] = 1;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+    argv[2] = (char *) as->imcf->redis.prefix.data;
+    argvlen[2] = as->imcf->redis.prefix.len;
+    argv[3] = (char *) as->client_id.data;
+    argvlen[3] = as->client_id.len;
+    argv[4] = type;
+    argvlen[4] = 2;
+
+    return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_revoke,
+                                    5, argv, argvlen,
+                                    ngx_http_imprest_revoke_done);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_revoke_done(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
+    redisReply *reply)
+{
+    /* RFC 7009 2.2.1: the token may still be valid, so say so with 503 */
+    if (reply == NULL) {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "temporarily_unavailable",
+                   "the authorization service is unavailable");
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1
+        || reply->element[0]->type != REDIS_REPLY_INTEGER)
+    {
+        ngx_http_imprest_redis_reset(r->connection->log,
+                                     "reply does not match the revoke script");
+
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "temporarily_unavailable",
+                   "the authorization service is unavailable");
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "imprest: revocation by client \"%V\": %s", &as->client_id,
+                  reply->element[0]->integer ? "revoked" : "nothing to do");
+
+    return ngx_http_imprest_revoke_ok(r);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_revoke_ok(ngx_http_request_t *r)
+{
+    ngx_str_t  body;
+
+    /* RFC 7009 2.2: 200 whether or not there was anything to revoke */
+    ngx_str_set(&body, "{}\n");
+
+    return ngx_http_imprest_send_json(r, NGX_HTTP_OK, &body);
+}

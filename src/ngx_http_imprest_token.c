@@ -1,0 +1,429 @@
+/*
+ * Copyright (C) Imprest
+ *
+ * POST /oauth/token: authorization_code and refresh_token grants
+ * (RFC 6749 4.1.3, 6; RFC 7636 4.5).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_imprest_as.h"
+#include "ngx_http_imprest_endpoints.h"
+#include "ngx_http_imprest_response.h"
+#include "ngx_http_imprest_script.h"
+
+
+typedef struct {
+    u_char      at[NGX_HTTP_IMPREST_TOKEN_LEN];
+    u_char      rt[NGX_HTTP_IMPREST_TOKEN_LEN];
+    u_char      gid[NGX_HTTP_IMPREST_UUID_LEN];
+} ngx_http_imprest_token_t;
+
+
+static ngx_int_t ngx_http_imprest_token_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_imprest_token_code(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as);
+static ngx_int_t ngx_http_imprest_token_refresh(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as);
+static ngx_int_t ngx_http_imprest_token_issued(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, redisReply *reply);
+static ngx_http_imprest_token_t *ngx_http_imprest_token_new(
+    ngx_http_request_t *r, ngx_http_imprest_as_t *as);
+static ngx_int_t ngx_http_imprest_token_unavailable(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as);
+
+
+static const char  *ngx_http_imprest_token_params[] = {
+    "grant_type", "code", "redirect_uri", "code_verifier", "refresh_token",
+    "scope", NULL
+};
+
+
+ngx_int_t
+ngx_http_imprest_token_handler(ngx_http_request_t *r)
+{
+    /* RFC 6749 3.2: POST only */
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_imprest_not_allowed(r, "POST");
+    }
+
+    return ngx_http_imprest_as_read_body(r, ngx_http_imprest_token_body);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_token_body(ngx_http_request_t *r)
+{
+    ngx_int_t               rc;
+    ngx_str_t               grant, v;
+    ngx_uint_t              i, n;
+    ngx_http_imprest_as_t  *as;
+
+    as = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+
+    if (ngx_http_imprest_as_parse_body(r, as, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    /* RFC 6749 3.2: "MUST NOT be included more than once" */
+    for (i = 0; ngx_http_imprest_token_params[i]; i++) {
+        if (ngx_http_imprest_as_param(as, ngx_http_imprest_token_params[i],
+                                      &v)
+            == 2)
+        {
+            return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                       "invalid_request", "a parameter is repeated");
+        }
+    }
+
+    n = ngx_http_imprest_as_param(as, "grant_type", &grant);
+
+    if (n == 0) {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_request", "grant_type is required");
+    }
+
+    if (grant.len == sizeof("authorization_code") - 1
+        && ngx_strncmp(grant.data, "authorization_code", grant.len) == 0)
+    {
+        return ngx_http_imprest_as_authenticate(r, as,
+                                                ngx_http_imprest_token_code);
+    }
+
+    if (grant.len == sizeof("refresh_token") - 1
+        && ngx_strncmp(grant.data, "refresh_token", grant.len) == 0)
+    {
+        return ngx_http_imprest_as_authenticate(r, as,
+                                             ngx_http_imprest_token_refresh);
+    }
+
+    /* RFC 9700 2.4: no password grant; no implicit; nothing else */
+    return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+               "unsupported_grant_type",
+               "grant_type must be authorization_code or refresh_token");
+}
+
+
+static ngx_int_t
+ngx_http_imprest_token_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
+{
+    u_char                      s256[NGX_HTTP_IMPREST_PKCE_S256_LEN];
+    ngx_str_t                   code, ru, verifier, ckey, akey, rkey, gkey;
+    ngx_uint_t                  ru_given, has_verifier;
+    const char                 *argv[15];
+    size_t                      argvlen[15];
+    u_char                      now[NGX_TIME_T_LEN], att[NGX_TIME_T_LEN];
+    u_char                      rtt[NGX_TIME_T_LEN];
+    ngx_http_imprest_token_t   *t;
+    ngx_http_imprest_main_conf_t  *imcf;
+
+    imcf = as->imcf;
+
+    if (ngx_http_imprest_as_param(as, "code", &code) == 0) {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_request", "code is required");
+    }
+
+    /* shape and checksum: a garbage code costs no Redis round trip */
+    if (!ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_AC, code.data,
+                                      code.len))
+    {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_grant", "unknown code");
+    }
+
+    ru_given = ngx_http_imprest_as_param(as, "redirect_uri", &ru);
+    has_verifier = ngx_http_imprest_as_param(as, "code_verifier", &verifier);
+
+    if (has_verifier) {
+        /* RFC 7636 4.1: 43-128 unreserved characters, or nothing */
+        if (!ngx_http_imprest_pkce_verifier_valid(verifier.data,
+                                                  verifier.len)
+            || ngx_http_imprest_pkce_s256(verifier.data, verifier.len, s256)
+               != 0)
+        {
+            return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                       "invalid_grant", "malformed code_verifier");
+        }
+
+    } else if (as->client_secret.len == 0) {
+        /* RFC 9700 2.1.1: a public client proves itself with PKCE */
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_grant", "code_verifier is required");
+    }
+
+    t = ngx_http_imprest_token_new(r, as);
+    if (t == NULL) {
+        return ngx_http_imprest_token_unavailable(r, as);
+    }
+
+    if (ngx_http_imprest_as_key(r, imcf, "ac", code.data, code.len, &ckey)
+        != NGX_OK
+        || ngx_http_imprest_as_key(r, imcf, "at", t->at,
+                                   NGX_HTTP_IMPREST_TOKEN_LEN, &akey)
+           != NGX_OK
+        || ngx_http_imprest_as_key(r, imcf, "rt", t->rt,
+                                   NGX_HTTP_IMPREST_TOKEN_LEN, &rkey)
+           != NGX_OK)
+    {
+        return ngx_http_imprest_token_unavailable(r, as);
+    }
+
+    gkey.len = imcf->redis.prefix.len + sizeof("grant:") - 1
+               + NGX_HTTP_IMPREST_UUID_LEN;
+    gkey.data = ngx_pnalloc(r->pool, gkey.len);
+    if (gkey.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(gkey.data, "%Vgrant:%*s", &imcf->redis.prefix,
+                (size_t) NGX_HTTP_IMPREST_UUID_LEN, t->gid);
+
+    argv[0] = "4";
+    argvlen[0] = 1;
+    argv[1] = (char *) ckey.data;
+    argvlen[1] = ckey.len;
+    argv[2] = (char *) akey.data;
+    argvlen[2] = akey.len;
+    argv[3] = (char *) rkey.data;
+    argvlen[3] = rkey.len;
+    argv[4] = (char *) gkey.data;
+    argvlen[4] = gkey.len;
+    argv[5] = (char *) imcf->redis.prefix.data;
+    argvlen[5] = imcf->redis.prefix.len;
+    argv[6] = (char *) as->client_id.data;
+    argvlen[6] = as->client_id.len;
+    argv[7] = (char *) (ru_given ? ru.data : (u_char *) "");
+    argvlen[7] = ru_given ? ru.len : 0;
+    argv[8] = ru_given ? "1" : "0";
+    argvlen[8] = 1;
+    argv[9] = (char *) (has_verifier ? s256 : (u_char *) "");
+    argvlen[9] = has_verifier ? NGX_HTTP_IMPREST_PKCE_S256_LEN : 0;
+    argv[10] = (char *) now;
+    argvlen[10] = ngx_sprintf(now, "%T", ngx_time()) - now;
+    argv[11] = (char *) att;
+    argvlen[11] = ngx_sprintf(att, "%T", imcf->access_ttl) - att;
+    argv[12] = (char *) rtt;
+    argvlen[12] = ngx_sprintf(rtt, "%T", imcf->refresh_ttl) - rtt;
+    argv[13] = (char *) imcf->token_audience.data;
+    argvlen[13] = imcf->token_audience.len;
+    argv[14] = (char *) t->gid;
+    argvlen[14] = NGX_HTTP_IMPREST_UUID_LEN;
+
+    return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_redeem,
+                                    15, argv, argvlen,
+                                    ngx_http_imprest_token_issued);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_token_refresh(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as)
+{
+    ngx_str_t                      rt, scope, okey, akey, rkey;
+    ngx_uint_t                     has_scope;
+    const char                    *argv[10];
+    size_t                         argvlen[10];
+    u_char                         now[NGX_TIME_T_LEN], att[NGX_TIME_T_LEN];
+    u_char                         rtt[NGX_TIME_T_LEN];
+    ngx_http_imprest_token_t      *t;
+    ngx_http_imprest_main_conf_t  *imcf;
+
+    imcf = as->imcf;
+
+    if (ngx_http_imprest_as_param(as, "refresh_token", &rt) == 0) {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_request", "refresh_token is required");
+    }
+
+    if (!ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_RT, rt.data,
+                                      rt.len))
+    {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_grant", "unknown refresh token");
+    }
+
+    has_scope = ngx_http_imprest_as_param(as, "scope", &scope);
+
+    if (has_scope && !ngx_http_imprest_scope_valid(scope.data, scope.len)) {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_scope", "malformed scope");
+    }
+
+    t = ngx_http_imprest_token_new(r, as);
+    if (t == NULL) {
+        return ngx_http_imprest_token_unavailable(r, as);
+    }
+
+    if (ngx_http_imprest_as_key(r, imcf, "rt", rt.data, rt.len, &okey)
+        != NGX_OK
+        || ngx_http_imprest_as_key(r, imcf, "at", t->at,
+                                   NGX_HTTP_IMPREST_TOKEN_LEN, &akey)
+           != NGX_OK
+        || ngx_http_imprest_as_key(r, imcf, "rt", t->rt,
+                                   NGX_HTTP_IMPREST_TOKEN_LEN, &rkey)
+           != NGX_OK)
+    {
+        return ngx_http_imprest_token_unavailable(r, as);
+    }
+
+    argv[0] = "3";
+    argvlen[0] = 1;
+    argv[1] = (char *) okey.data;
+    argvlen[1] = okey.len;
+    argv[2] = (char *) akey.data;
+    argvlen[2] = akey.len;
+    argv[3] = (char *) rkey.data;
+    argvlen[3] = rkey.len;
+    argv[4] = (char *) imcf->redis.prefix.data;
+    argvlen[4] = imcf->redis.prefix.len;
+    argv[5] = (char *) as->client_id.data;
+    argvlen[5] = as->client_id.len;
+    argv[6] = (char *) (has_scope ? scope.data : (u_char *) "");
+    argvlen[6] = has_scope ? scope.len : 0;
+    argv[7] = (char *) now;
+    argvlen[7] = ngx_sprintf(now, "%T", ngx_time()) - now;
+    argv[8] = (char *) att;
+    argvlen[8] = ngx_sprintf(att, "%T", imcf->access_ttl) - att;
+    argv[9] = (char *) rtt;
+    argvlen[9] = ngx_sprintf(rtt, "%T", imcf->refresh_ttl) - rtt;
+
+    return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_refresh,
+                                    10, argv, argvlen,
+                                    ngx_http_imprest_token_issued);
+}
+
+
+static ngx_http_imprest_token_t *
+ngx_http_imprest_token_new(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
+{
+    ngx_http_imprest_token_t  *t;
+
+    t = ngx_palloc(r->pool, sizeof(ngx_http_imprest_token_t));
+    if (t == NULL) {
+        return NULL;
+    }
+
+    if (ngx_http_imprest_token_generate(NGX_HTTP_IMPREST_TOKEN_AT, t->at)
+        != 0
+        || ngx_http_imprest_token_generate(NGX_HTTP_IMPREST_TOKEN_RT, t->rt)
+           != 0
+        || ngx_http_imprest_uuid_v4(t->gid) != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "imprest: RAND_bytes failed");
+        return NULL;
+    }
+
+    as->data = t;
+
+    return t;
+}
+
+
+/*
+ * Both grants answer {1, ...scope...} or {0, reason}; the tokens were
+ * made before the script ran and are handed out only now that it stored
+ * them.
+ */
+
+static ngx_int_t
+ngx_http_imprest_token_issued(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, redisReply *reply)
+{
+    u_char                    *p;
+    ngx_str_t                  body, scope, reason;
+    redisReply               **e;
+    ngx_http_imprest_token_t  *t;
+
+    if (reply == NULL) {
+        return ngx_http_imprest_token_unavailable(r, as);
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[1]->type != REDIS_REPLY_STRING)
+    {
+        goto bad;
+    }
+
+    e = reply->element;
+    t = as->data;
+
+    if (e[0]->integer == 0) {
+        if (reply->elements != 2
+            || ngx_http_imprest_reply_str(r, e[1], &reason) != NGX_OK)
+        {
+            goto bad;
+        }
+
+        /* the script's reasons are fixed ASCII phrases */
+        p = ngx_pnalloc(r->pool, reason.len + 1);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        (void) ngx_cpystrn(p, reason.data, reason.len + 1);
+
+        if (ngx_strcmp(p, "scope exceeds the grant") == 0) {
+            return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                                             "invalid_scope", (char *) p);
+        }
+
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_grant", (char *) p);
+    }
+
+    if (e[0]->integer != 1
+        || ngx_http_imprest_reply_str(r, e[reply->elements == 4 ? 2 : 1],
+                                      &scope)
+           != NGX_OK)
+    {
+        goto bad;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "imprest: tokens issued to client \"%V\"", &as->client_id);
+
+    /* RFC 6749 5.1, in the developer guide's order */
+    body.len = sizeof("{\"access_token\":\"\",\"refresh_token\":\"\","
+                      "\"token_type\":\"Bearer\",\"expires_in\":,"
+                      "\"scope\":\"\"}\n") - 1
+               + 2 * NGX_HTTP_IMPREST_TOKEN_LEN + NGX_TIME_T_LEN + scope.len;
+
+    body.data = ngx_pnalloc(r->pool, body.len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(body.data,
+                    "{\"access_token\":\"%*s\",\"refresh_token\":\"%*s\","
+                    "\"token_type\":\"Bearer\",\"expires_in\":%T,"
+                    "\"scope\":\"%V\"}\n",
+                    (size_t) NGX_HTTP_IMPREST_TOKEN_LEN, t->at,
+                    (size_t) NGX_HTTP_IMPREST_TOKEN_LEN, t->rt,
+                    as->imcf->access_ttl, &scope);
+    body.len = p - body.data;
+
+    return ngx_http_imprest_send_json(r, NGX_HTTP_OK, &body);
+
+bad:
+
+    ngx_http_imprest_redis_reset(r->connection->log,
+                                 "reply does not match the token script");
+
+    return ngx_http_imprest_token_unavailable(r, as);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_token_unavailable(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as)
+{
+    return ngx_http_imprest_as_error(r, as, NGX_HTTP_SERVICE_UNAVAILABLE,
+               "temporarily_unavailable",
+               "the authorization service is unavailable");
+}
