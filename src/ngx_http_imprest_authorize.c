@@ -161,7 +161,8 @@ ngx_http_imprest_authorize_user(ngx_http_request_t *r,
     p = ngx_cpymem(p, "?return_to=", sizeof("?return_to=") - 1);
     p += ngx_http_imprest_url_encode(p, uri.data, uri.len);
 
-    r->headers_out.location->value.len = p - r->headers_out.location->value.data;
+    r->headers_out.location->value.len =
+                                  p - r->headers_out.location->value.data;
 
     return NGX_HTTP_MOVED_TEMPORARILY;
 }

@@ -876,15 +876,21 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
     void *data)
 {
     int                             i;
-    const char                     *av[16];
-    size_t                          avlen[16];
+    const char                     *av[NGX_HTTP_IMPREST_REDIS_MAX_ARGS + 2];
+    size_t                          avlen[NGX_HTTP_IMPREST_REDIS_MAX_ARGS + 2];
     ngx_pool_cleanup_t             *cln;
     ngx_http_imprest_redis_cmd_t   *cmd;
     ngx_http_imprest_redis_peer_t  *p;
 
     p = ngx_http_imprest_redis_peer;
 
-    if (p == NULL || p->ac == NULL || argc > 14) {
+    if (argc > NGX_HTTP_IMPREST_REDIS_MAX_ARGS) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "imprest: too many Redis arguments");
+        return NGX_ERROR;
+    }
+
+    if (p == NULL || p->ac == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "imprest: redis unavailable");
         return NGX_ERROR;

@@ -16,7 +16,8 @@
 #include <hiredis/async.h>
 
 
-#define NGX_HTTP_IMPREST_REDIS_MAX_SCRIPTS  8
+#define NGX_HTTP_IMPREST_REDIS_MAX_SCRIPTS  16
+#define NGX_HTTP_IMPREST_REDIS_MAX_ARGS     30
 
 
 typedef struct {
@@ -40,7 +41,8 @@ typedef struct {
     ngx_msec_t                 retry;
     size_t                     max_reply;
     ngx_uint_t                 nscripts;
-    ngx_http_imprest_redis_script_t  *scripts[NGX_HTTP_IMPREST_REDIS_MAX_SCRIPTS];
+    ngx_http_imprest_redis_script_t
+                              *scripts[NGX_HTTP_IMPREST_REDIS_MAX_SCRIPTS];
 } ngx_http_imprest_redis_conf_t;
 
 
