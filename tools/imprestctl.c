@@ -376,6 +376,7 @@ NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX "\")\n"
 "  token show TOKEN              prints the record (TOKEN \"-\": stdin)\n"
 "  app create --name NAME --redirect-uri URI [--redirect-uri URI]...\n"
 "             --scope \"a b\" [--owner UID] [--public] [--introspect]\n"
+"             [--client-id app_HEX24] [--secret imp_cs_...]\n"
 "                                new OAuth client app_<24 hex>; prints its\n"
 "                                client_secret once (Redis keeps only the\n"
 "                                SHA-256); --public: no secret, PKCE only;\n"
@@ -2429,7 +2430,9 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
         { "--scope", NULL, NULL, 0, 0 },
         { "--owner", NULL, NULL, 0, 0 },
         { "--public", NULL, NULL, 0, 1 },
-        { "--introspect", NULL, NULL, 0, 1 }
+        { "--introspect", NULL, NULL, 0, 1 },
+        { "--client-id", NULL, NULL, 0, 0 },
+        { "--secret", NULL, NULL, 0, 0 }
     };
 
     uris = NULL;
@@ -2443,8 +2446,37 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
         goto done;
     }
 
-    rc = ngx_http_imprest_ctl_parse(argc, argv, opts, 6, pos, 0, &n);
+    rc = ngx_http_imprest_ctl_parse(argc, argv, opts, 8, pos, 0, &n);
     if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        goto done;
+    }
+
+    /*
+     * --client-id and --secret record an app whose credentials were made
+     * elsewhere (a migration, or a test suite that must know them before
+     * any request runs): both must have the server's own shapes.
+     */
+    if (opts[6].value) {
+        len = strlen(opts[6].value);
+
+        if (len != NGX_HTTP_IMPREST_CTL_CID_LEN
+            || strncmp(opts[6].value, "app_", 4) != 0
+            || strspn(opts[6].value + 4, "0123456789abcdef") != len - 4)
+        {
+            rc = ngx_http_imprest_ctl_usage_error(
+                     "--client-id: app_ and 24 lower-case hex digits");
+            goto done;
+        }
+    }
+
+    if (opts[7].value
+        && (opts[4].value
+            || !ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_CS,
+                                             (u_char *) opts[7].value,
+                                             strlen(opts[7].value))))
+    {
+        rc = ngx_http_imprest_ctl_usage_error(
+                 "--secret: a well-formed client secret, not with --public");
         goto done;
     }
 
@@ -2527,9 +2559,15 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
 
     /* only the digest is stored: the secret is printed once, below */
 
+    if (opts[7].value) {
+        memcpy(tok, opts[7].value, sizeof(tok));
+    }
+
     if (!public
-        && (ngx_http_imprest_token_generate(NGX_HTTP_IMPREST_TOKEN_CS, tok)
-            != 0
+        && ((opts[7].value == NULL
+             && ngx_http_imprest_token_generate(NGX_HTTP_IMPREST_TOKEN_CS,
+                                                tok)
+                != 0)
             || ngx_http_imprest_digest_hex(tok, sizeof(tok), hex) != 0))
     {
         rc = ngx_http_imprest_ctl_error("cannot generate a client secret");
@@ -2575,6 +2613,10 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
             cid[5 + 2 * i] = "0123456789abcdef"[rnd[i] & 0x0f];
         }
 
+        if (opts[6].value) {
+            memcpy(cid, opts[6].value, sizeof(cid));
+        }
+
         rc = ngx_http_imprest_ctl_key(ctl, &key, "client:", cid, sizeof(cid),
                                       "");
         if (rc != NGX_HTTP_IMPREST_CTL_OK) {
@@ -2615,6 +2657,12 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
             }
 
             freeReplyObject(reply);
+
+            if (opts[6].value) {
+                rc = ngx_http_imprest_ctl_error("app already exists");
+                goto done;
+            }
+
             continue;
         }
 

@@ -86,7 +86,7 @@ sub ctl {
     die "fork: $!" unless defined $pid;
     if (!$pid) {
         open STDERR, '>&', \*STDOUT;
-        exec ctl_bin(), '--redis', '127.0.0.1:' . redis_port(), @args;
+        { exec ctl_bin(), '--redis', '127.0.0.1:' . redis_port(), @args; }
         POSIX::_exit(127);
     }
     { local $/; $out = <$fh> // ''; }
@@ -100,7 +100,7 @@ sub redis {
     my $pid = open(my $fh, '-|');
     die "fork: $!" unless defined $pid;
     if (!$pid) {
-        exec 'redis-cli', '-p', redis_port(), '--raw', @cmd;
+        { exec 'redis-cli', '-p', redis_port(), '--raw', @cmd; }
         POSIX::_exit(127);
     }
     local $/;
@@ -171,7 +171,7 @@ sub start_redis {
     my $pid = fork // die "fork: $!";
     if (!$pid) {
         POSIX::setsid();
-        exec 'redis-server', @args;
+        { exec 'redis-server', @args; }
         POSIX::_exit(127);
     }
     $redis_pids{$port} = $pid;
