@@ -656,3 +656,133 @@ END {
 }
 
 1;
+
+# --- the authorization server's fixtures -------------------------------------
+#
+# Apps with credentials known at load time (imprestctl app create
+# --client-id/--secret), and writers for the records the server keeps
+# between steps (consent requests, codes, refresh tokens), following the
+# README's schema, so that one block can exercise one step.
+
+package Imprest::Test;
+
+sub hex24 {
+    open my $fh, '<', '/dev/urandom' or die;
+    read($fh, my $raw, 12) == 12 or die;
+    return unpack('H*', $raw);
+}
+
+our $APP_ID      = 'app_' . hex24();   # confidential, one redirect URI
+our $APP_SECRET  = token_new('cs');
+our $APP_URI     = 'https://app.example/cb';
+our $APP2_ID     = 'app_' . hex24();   # confidential, two redirect URIs
+our $APP2_SECRET = token_new('cs');
+our $PUB_ID      = 'app_' . hex24();   # public: PKCE only, loopback URI
+our $PUB_URI     = 'http://127.0.0.1/cb';
+our $RS_ID       = 'app_' . hex24();   # a resource server: may introspect
+our $RS_SECRET   = token_new('cs');
+
+our $AS_HTTP_CONFIG = $HTTP_CONFIG . <<'_EOC_';
+    imprest_issuer http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    imprest_scope money_in "Read invoices and incoming payments";
+    imprest_scope money_out "Read bills and outgoing payments";
+_EOC_
+
+# every endpoint at the developer guide's paths; the user comes from a
+# header here (production: auth_request; the demo: auth_basic)
+our $AS_CONFIG = <<'_EOC_';
+    location = /oauth/authorize {
+        imprest_user $http_x_test_user;
+        imprest_authorize;
+    }
+    location = /oauth/token { imprest_token; }
+    location = /oauth/revoke { imprest_revoke; }
+    location = /oauth/introspect { imprest_introspect; }
+    location = /.well-known/oauth-authorization-server { imprest_metadata; }
+    location = /api/v1/me/organizations { imprest_organizations; }
+    location /api/ {
+        imprest_gate on;
+        imprest_require_scope money_in;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+_EOC_
+
+sub use_as_config {
+    Test::Nginx::Socket::add_block_preprocessor(sub {
+        my $block = shift;
+        $block->set_value('http_config', $AS_HTTP_CONFIG)
+            unless defined $block->http_config;
+        $block->set_value('config', $AS_CONFIG)
+            unless defined $block->config;
+    });
+}
+
+# seed() plus the standard apps
+sub seed_as {
+    seed();
+    ctl(qw(app create --name), 'Books "R" <Us>', '--redirect-uri', $APP_URI,
+        '--scope', 'money_in money_out', '--client-id', $APP_ID,
+        '--secret', $APP_SECRET);
+    ctl(qw(app create --name), 'Two Ways', '--redirect-uri',
+        'https://two.example/a', '--redirect-uri', 'https://two.example/b',
+        '--scope', 'money_in', '--client-id', $APP2_ID,
+        '--secret', $APP2_SECRET);
+    ctl(qw(app create --name), 'Phone App', '--redirect-uri', $PUB_URI,
+        '--scope', 'money_in', '--public', '--client-id', $PUB_ID);
+    ctl(qw(app create --name), 'Ledger Service', '--redirect-uri',
+        'https://ledger.example/cb', '--scope', 'money_in', '--introspect',
+        '--client-id', $RS_ID, '--secret', $RS_SECRET);
+    return 1;
+}
+
+sub put_hash {
+    my ($key, $ttl, %f) = @_;
+    redis('DEL', $key);
+    redis('HSET', $key, %f);
+    redis('EXPIRE', $key, $ttl);
+}
+
+# A consent request as /oauth/authorize stores it, for request id $rid.
+sub put_consent {
+    my (%o) = @_;
+    put_hash('imprest:consent:' . sha256_hex($o{rid}), $o{ttl} // 600,
+             uid => $o{uid} // 'alice', cid => $o{cid} // $APP_ID,
+             redirect_uri => $o{redirect_uri} // $APP_URI,
+             ru_given => $o{ru_given} // '1',
+             scope => $o{scope} // 'money_in money_out',
+             state => $o{state} // '', challenge => $o{challenge} // '');
+}
+
+# An authorization code as an approved consent stores it.
+sub put_code {
+    my (%o) = @_;
+    my $ttl = $o{ttl} // 60;
+    put_hash('imprest:ac:' . sha256_hex($o{code}), $ttl,
+             cid => $o{cid} // $APP_ID, uid => $o{uid} // 'alice',
+             redirect_uri => $o{redirect_uri} // $APP_URI,
+             ru_given => $o{ru_given} // '1',
+             scope => $o{scope} // 'money_in money_out',
+             orgs => $o{orgs} // $ORG1, challenge => $o{challenge} // '',
+             exp => $o{exp} // time() + $ttl);
+}
+
+# A refresh token and its grant, as a code redemption stores them.
+sub put_rt {
+    my (%o) = @_;
+    my $gid = $o{gid} // 'g' . hex24();
+    my $key = 'imprest:rt:' . sha256_hex($o{rt});
+    put_hash($key, $o{ttl} // 86400, uid => $o{uid} // 'alice',
+             cid => $o{cid} // $APP_ID,
+             scope => $o{scope} // 'money_in money_out',
+             orgs => $o{orgs} // $ORG1, iat => time(),
+             exp => $o{exp} // time() + 86400, aud => '', gid => $gid);
+    redis('SADD', "imprest:grant:$gid", $key);
+    redis('EXPIRE', "imprest:grant:$gid", 86400);
+    return $gid;
+}
+
+push @EXPORT, qw($APP_ID $APP_SECRET $APP_URI $APP2_ID $APP2_SECRET $PUB_ID
+                 $PUB_URI $RS_ID $RS_SECRET use_as_config seed_as
+                 put_consent put_code put_rt);
+
+1;
