@@ -726,13 +726,22 @@ fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["\$999999999999\r\n"], [gate_reply
 === TEST 22: R9 a bulk announcing 999999999999 bytes, then streaming: dropped at max_reply, memory bounded
 --- before_start
 stop_fake();
-fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["\$999999999999\r\n" . ("x" x 200000)], [gate_reply()]);
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["\$999999999999\r\n" . ("x" x 20_000_000)], [gate_reply()]);
 --- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=2s retry=100ms max_reply=16k
 --- config
     location /api/ {
         imprest_gate on;
         proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
     }
+--- init
+ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} ready", 2),
+   'R9: connected');
+my $before = nginx_peak_kb();
+after_response(0, sub {
+    my $grew = nginx_peak_kb() - $before;
+    ok($grew < 8 * 1024, "R9: peak worker memory grew by ${grew} kB "
+                         . '(max_reply=16k)');
+});
 --- request eval
 ["GET /api/v1/invoices", "GET /api/v1/invoices"]
 --- more_headers eval
@@ -1600,5 +1609,83 @@ after_response(0, sub {
 --- error_log
 imprest: request ended, redis command detached
 --- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 52: R9 max_reply bounds the whole reply, not only the part not yet parsed
+--- before_start
+stop_fake();
+# 4096 bulks of 15000 bytes: each fits under max_reply=16k, the reply is
+# 61 MB.  hiredis parses elements as they arrive and discards the bytes
+# it consumed, so only a limit on the whole reply keeps the worker from
+# holding all of it.
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT},
+                 ["*4096\r\n" . resp_bulk('x' x 15000) x 4096],
+                 [gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=3s retry=100ms max_reply=16k
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} ready", 2),
+   'R9: connected');
+my $before = nginx_peak_kb();
+after_response(0, sub {
+    my $grew = nginx_peak_kb() - $before;
+    ok($grew < 8 * 1024, "R9: peak worker memory grew by ${grew} kB "
+                         . '(max_reply=16k)');
+});
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply exceeds max_reply"]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 53: R5 Redis stopped before nginx starts: TCP connects, the handshake never answers, 503 at connect_timeout
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT});
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT});
+signal_redis($ENV{TEST_NGINX_SPARE_PORT}, 'STOP');
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT timeout=5s connect_timeout=300ms retry=100ms
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+my $port = $ENV{TEST_NGINX_SPARE_PORT};
+after_response(0, sub {
+    signal_redis($port, 'CONT');
+    ok(wait_log("imprest: redis 127.0.0.1:$port ready", 2),
+       'R5: ready once Redis runs again');
+});
+--- request eval
+["GET /api/v1/invoices", "GET /api/v1/invoices"]
+--- more_headers eval
+[("Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1") x 2]
+--- error_code eval
+[503, 200]
+--- response_body eval
+["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
+ "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
+--- error_log eval
+"imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: closing connection: connect timed out"
+--- no_error_log
+imprest: redis command timed out
 [alert]
 [crit]

@@ -302,7 +302,7 @@ require IO::Select;
 push @EXPORT, qw(
     $NOT_FOUND gate_reply resp_bulk use_fault_hooks after_response
     redis_at seed_small signal_redis fake_redis_conns wait_log
-    http_get bg_get bg_wait nginx_fd_count http_session
+    http_get bg_get bg_wait nginx_fd_count http_session nginx_peak_kb
 );
 
 # the token script's "no such record" reply: the only 401 answer
@@ -341,6 +341,8 @@ sub use_fault_hooks {
     Test::Nginx::Socket::add_response_body_check(sub {
         my ($block, $body, $idx, $rep, $dry) = @_;
         my $code = delete $after_response{$idx} or return;
+        # the runner calls us with $_ aliased to its list of checks
+        local *_ = \my $scratch;
         $code->($block, $body);
     });
 }
@@ -599,6 +601,19 @@ sub nginx_fd_count {
     my $n = grep { /^\d+$/ } readdir $d;
     closedir $d;
     return $n;
+}
+
+# Peak resident memory (VmHWM, kB) of the nginx under test (master off),
+# or 0 without /proc.
+sub nginx_peak_kb {
+    (my $pidfile = error_log_file()) =~ s{error\.log$}{nginx.pid};
+    open my $fh, '<', $pidfile or return 0;
+    chomp(my $pid = <$fh> // '');
+    open my $st, '<', "/proc/$pid/status" or return 0;
+    while (my $line = <$st>) {
+        return $1 if $line =~ /^VmHWM:\s+(\d+) kB/;
+    }
+    return 0;
 }
 
 # Several GETs over one keep-alive connection, each sent only once the
