@@ -22,6 +22,8 @@ typedef struct {
 
 
 static void ngx_http_imprest_ctx_marker(void *data);
+static void ngx_http_imprest_scan_org(ngx_http_request_t *r,
+    ngx_http_imprest_ctx_t *ctx);
 static ngx_http_imprest_outcome_e ngx_http_imprest_read_org(
     ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx);
 static void ngx_http_imprest_lookup_reply(ngx_http_request_t *r, void *data,
@@ -306,16 +308,24 @@ ngx_http_imprest_read_token(ngx_http_request_t *r,
 }
 
 
-static ngx_http_imprest_outcome_e
-ngx_http_imprest_read_org(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx)
-{
-    u_char           *org;
-    ngx_uint_t        i, n;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *found;
+/*
+ * Counts the X-Organization-Id lines and keeps the last value.  After the
+ * gate rewrote the headers (an internal redirect from a location that did
+ * not check the organization), the client's lines are in ctx.
+ */
 
-    n = 0;
-    found = NULL;
+static void
+ngx_http_imprest_scan_org(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (ctx->headers_done) {
+        return;
+    }
+
+    ctx->org_lines = 0;
     part = &r->headers_in.headers.part;
     h = part->elts;
 
@@ -335,18 +345,27 @@ ngx_http_imprest_read_org(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx)
             && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Organization-Id",
                                sizeof("X-Organization-Id") - 1) == 0)
         {
-            n++;
-            found = &h[i];
+            ctx->org_lines++;
+            ctx->org_raw = h[i].value;
         }
     }
+}
 
-    if (n == 0) {
+
+static ngx_http_imprest_outcome_e
+ngx_http_imprest_read_org(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx)
+{
+    u_char  *org;
+
+    ngx_http_imprest_scan_org(r, ctx);
+
+    if (ctx->org_lines == 0) {
         ctx->description = "the X-Organization-Id header is required";
         return NGX_HTTP_IMPREST_INVALID_REQUEST;
     }
 
     /* never "first wins" or "last wins" */
-    if (n > 1) {
+    if (ctx->org_lines > 1) {
         ctx->description = "X-Organization-Id must be sent once";
         return NGX_HTTP_IMPREST_INVALID_REQUEST;
     }
@@ -357,7 +376,7 @@ ngx_http_imprest_read_org(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx)
         return NGX_HTTP_IMPREST_REDIS_UNAVAILABLE;
     }
 
-    if (!ngx_http_imprest_uuid_canonical(found->value.data, found->value.len,
+    if (!ngx_http_imprest_uuid_canonical(ctx->org_raw.data, ctx->org_raw.len,
                                          org))
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -714,8 +733,11 @@ ngx_http_imprest_set_headers(ngx_http_request_t *r,
     ngx_table_elt_t  *h, *nh;
 
     if (ctx->headers_done) {
-        return NGX_OK;
+        goto org;
     }
+
+    /* a later location may still need the organization the client sent */
+    ngx_http_imprest_scan_org(r, ctx);
 
     /* rebuilt rather than edited in place: ngx_list_t cannot delete */
     old = r->headers_in.headers;
@@ -799,7 +821,32 @@ ngx_http_imprest_set_headers(ngx_http_request_t *r,
         }
     }
 
+    ctx->org_pushed = (ctx->org_id.len != 0);
     ctx->headers_done = 1;
+
+    return NGX_OK;
+
+org:
+
+    /* once checked, here or in a location this request was redirected to */
+    if (ctx->org_id.len && !ctx->org_pushed) {
+        list = &r->headers_in.headers;
+
+        if (ngx_http_imprest_push_header(r, list, "X-Organization-Id",
+                                         &ctx->org_id) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ilcf->identity_headers
+            && ngx_http_imprest_push_header(r, list, "X-Imprest-Org-Id",
+                                            &ctx->org_id) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ctx->org_pushed = 1;
+    }
 
     return NGX_OK;
 }

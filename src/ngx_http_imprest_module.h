@@ -94,6 +94,8 @@ typedef struct {
     const char                     *description;
     ngx_str_t                       token_key;    /* Redis key */
     ngx_str_t                       org_id;       /* canonical */
+    ngx_str_t                       org_raw;      /* as the client sent */
+    ngx_uint_t                      org_lines;
     ngx_str_t                       user_id;
     ngx_str_t                       client_id;
     ngx_str_t                       scope;        /* granted */
@@ -108,6 +110,7 @@ typedef struct {
     unsigned                        member:1;
     unsigned                        unavailable:1;
     unsigned                        headers_done:1;
+    unsigned                        org_pushed:1;
 } ngx_http_imprest_ctx_t;
 
 

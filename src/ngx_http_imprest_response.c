@@ -12,6 +12,31 @@
 
 static ngx_table_elt_t *ngx_http_imprest_add_header(ngx_http_request_t *r,
     const char *name, size_t len);
+static u_char *ngx_http_imprest_quoted(u_char *p, ngx_str_t *s);
+
+
+/* quoted-string content: '"' and '\\' escaped, controls replaced */
+
+static u_char *
+ngx_http_imprest_quoted(u_char *p, ngx_str_t *s)
+{
+    size_t  i;
+
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] == '"' || s->data[i] == '\\') {
+            *p++ = '\\';
+            *p++ = s->data[i];
+
+        } else if (s->data[i] < 0x20 || s->data[i] == 0x7f) {
+            *p++ = '?';
+
+        } else {
+            *p++ = s->data[i];
+        }
+    }
+
+    return p;
+}
 
 
 size_t
@@ -177,7 +202,7 @@ ngx_http_imprest_send_outcome(ngx_http_request_t *r,
         }
 
         if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
-            len += sizeof(", scope=\"\"") - 1 + ctx->required.len;
+            len += sizeof(", scope=\"\"") - 1 + 2 * ctx->required.len;
         }
 
         h = ngx_list_push(&r->headers_out.headers);
@@ -197,7 +222,10 @@ ngx_http_imprest_send_outcome(ngx_http_request_t *r,
         ngx_str_set(&h->key, "WWW-Authenticate");
         h->value.data = p;
 
-        /* realm, descriptions and scope tokens hold no '"' or '\\' */
+        /*
+         * realm and descriptions hold no '"' or '\\'; the required scope may
+         * come from a variable, so it is escaped (RFC 9110 5.6.4)
+         */
         p = ngx_sprintf(p, "Bearer realm=\"%V\"", &ilcf->realm);
 
         if (ctx->outcome != NGX_HTTP_IMPREST_NO_TOKEN) {
@@ -206,7 +234,9 @@ ngx_http_imprest_send_outcome(ngx_http_request_t *r,
         }
 
         if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
-            p = ngx_sprintf(p, ", scope=\"%V\"", &ctx->required);
+            p = ngx_cpymem(p, ", scope=\"", sizeof(", scope=\"") - 1);
+            p = ngx_http_imprest_quoted(p, &ctx->required);
+            *p++ = '"';
         }
 
         h->value.len = p - h->value.data;
@@ -235,7 +265,9 @@ ngx_http_imprest_send_outcome(ngx_http_request_t *r,
           + error.len + dlen;
 
     if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
-        len += sizeof(",\"scope\":\"\"") - 1 + ctx->required.len;
+        len += sizeof(",\"scope\":\"\"") - 1
+               + ngx_http_imprest_json_escape(NULL, ctx->required.data,
+                                              ctx->required.len);
     }
 
     body.data = ngx_pnalloc(r->pool, len);
@@ -249,7 +281,10 @@ ngx_http_imprest_send_outcome(ngx_http_request_t *r,
     *p++ = '"';
 
     if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
-        p = ngx_sprintf(p, ",\"scope\":\"%V\"", &ctx->required);
+        p = ngx_cpymem(p, ",\"scope\":\"", sizeof(",\"scope\":\"") - 1);
+        p += ngx_http_imprest_json_escape(p, ctx->required.data,
+                                          ctx->required.len);
+        *p++ = '"';
     }
 
     *p++ = '}';
