@@ -76,3 +76,15 @@ install: module imprestctl
 	install -m 644 $(MODULE) /usr/lib/nginx/modules/ngx_http_imprest_module.so
 	install -m 755 $(BUILD)/imprestctl /usr/local/bin/imprestctl 2>/dev/null \
 	  || true
+
+NGX_ASAN   := $(BUILD)/nginx-asan
+
+# nginx 1.22.1 built from the full upstream source with ASan+UBSan, the
+# module built in that tree with the same flags (this also proves `config`
+# works in a full source tree), then the whole suite against it.
+asan: deps imprestctl
+	@tools/build-nginx-src.sh $(NGX_ASAN) asan $(CURDIR)
+	@eval "$$(tools/build-nginx-src.sh --env $(NGX_ASAN) | sed 's/^/export /')"; \
+	  TEST_NGINX_BINARY=$(NGX_ASAN)/sbin/nginx \
+	  TEST_NGINX_LOAD_MODULES=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
+	  tools/run-tests.sh
