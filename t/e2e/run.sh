@@ -86,7 +86,9 @@ events {
 }
 
 http {
-    access_log  logs/access.log;
+    # the pid: which worker served each request (the races want several)
+    log_format  e2e  '\$pid \$remote_addr "\$request" \$status';
+    access_log  logs/access.log  e2e;
 
     imprest_redis   127.0.0.1:$redis_port timeout=2s;
     imprest_issuer  $base;
@@ -161,7 +163,9 @@ if ! "$nginx" -p "$tmp/" -c conf/nginx.conf -e stderr -t -q; then
 fi
 
 # nginx as our own child (daemon off): it stops the moment we do
-"$nginx" -p "$tmp/" -c conf/nginx.conf -e stderr -g 'daemon off;' &
+# (its stderr kept: a sanitizer build reports there)
+"$nginx" -p "$tmp/" -c conf/nginx.conf -e stderr -g 'daemon off;' \
+    2> "$tmp/logs/stderr.log" &
 nginx_pid=$!
 up=
 for i in $(seq 50); do
@@ -212,24 +216,45 @@ export E2E_PUBLIC_REDIRECT_URI=https://public.example/cb
 export OAUTHLIB_INSECURE_TRANSPORT=1
 export PYTHONDONTWRITEBYTECODE=1
 
-status=0
+status=0 passed=0 failed=0
+run_py() {   # run_py SCRIPT: run it, add its "N passed, M failed" line
+    local out=$tmp/$1.out rc
+    echo "# e2e: $1"
+    "$py" "$repo/t/e2e/$1" | tee "$out"
+    rc=${PIPESTATUS[0]}
+    set -- $(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$out" \
+             | tail -n 1)
+    if [ $# -ne 2 ]; then
+        echo "not ok - the script ended without its summary line"
+        set -- 0 1
+    fi
+    passed=$((passed + $1)) failed=$((failed + $2))
+    [ "$rc" -eq 0 ] || status=1
+}
+
 echo "# e2e: gateway $base, redis 127.0.0.1:$redis_port"
-echo "# e2e: oauth_client.py"
-"$py" "$repo/t/e2e/oauth_client.py" || status=1
-echo "# e2e: races.py"
-"$py" "$repo/t/e2e/races.py" || status=1
+run_py oauth_client.py
+run_py races.py
+
+# the races went through more than one worker
+workers=$(awk '$3 == "\"POST" && $4 == "/oauth/token" { print $1 }' \
+          "$tmp/logs/access.log" | sort -u | wc -l)
+echo "# e2e: /oauth/token was served by $workers nginx workers"
 
 # nginx must have stayed healthy throughout
-if grep -E '\[(alert|emerg|crit)\]|exited on signal|AddressSanitizer' \
-        "$tmp/logs/error.log"; then
-    echo "not ok - nginx error log has alerts or crashes (above)"
-    status=1
+if grep -E '\[(alert|emerg|crit)\]|exited on signal|Sanitizer|runtime error' \
+        "$tmp/logs/error.log" "$tmp/logs/stderr.log"; then
+    echo "not ok - nginx logged alerts, crashes or sanitizer reports (above)"
+    failed=$((failed + 1)) status=1
 else
-    echo "ok - nginx error log has no alert, crit, emerg or crash"
+    echo "ok - nginx logged no alert, crit, emerg, crash or sanitizer report"
+    passed=$((passed + 1))
 fi
 
 if [ $status -ne 0 ]; then
-    echo "# e2e: FAILED (logs: $tmp/logs; E2E_KEEP=1 keeps them)"
+    echo "# e2e: FAILED (E2E_KEEP=1 keeps the logs); nginx's errors:"
     grep -E '\[(error|warn)\]' "$tmp/logs/error.log" | tail -n 20
 fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] || status=1
 exit $status
