@@ -1,9 +1,11 @@
 #!/bin/bash
 # `make demo`: the gateway on its embedded default.  Starts a private Redis
-# (127.0.0.1:6390) and nginx with conf-examples/demo.conf (gateway on
-# 127.0.0.1:8080, demo accounting upstream on 8081), seeds a user, two
-# organizations and a token with imprestctl, walks through calls that
-# succeed and that fail for each reason, then keeps serving until Ctrl-C.
+# (127.0.0.1:6390) and nginx with conf-examples/demo.conf (gateway and
+# authorization server on 127.0.0.1:8080, demo accounting upstream on
+# 8081), seeds a user and two organizations, walks the developer guide
+# (register an app, consent, code exchange, API calls, refresh, revoke),
+# then shows a call failing for each reason, and keeps serving until
+# Ctrl-C.
 #   DEMO_ONCE=1   stop after the walkthrough (used by the test suite)
 set -u
 
@@ -37,6 +39,8 @@ rm -rf "$demo"
 mkdir -p "$demo/logs" "$demo/conf" "$demo/modules" "$demo/redis"
 ln -s "$module" "$demo/modules/ngx_http_imprest_module.so"
 cp "$repo/conf-examples/demo.conf" "$demo/conf/nginx.conf"
+# the demo user for the consent page: alice / alice
+printf 'alice:%s\n' "$(openssl passwd -apr1 alice)" > "$demo/conf/htpasswd"
 
 redis-server --port $redis_port --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$demo/redis" --logfile "$demo/redis/redis.log" &
@@ -64,8 +68,10 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() {
     printf '$'; printf ' %q' "$@"; printf '\n'
     "$@" -s -i | sed -e 's/\r$//' -e '/^Date:/d' -e '/^Server:/d' \
-        -e '/^Connection:/d' -e '/^Content-Length:/d'
+        -e '/^Connection:/d' -e '/^Content-Length:/d' | tee "$demo/last"
 }
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 say "Seeding the accounting data with imprestctl"
 "$ctl" user add alice --name "Alice Example"
@@ -74,17 +80,86 @@ say "Seeding the accounting data with imprestctl"
 "$ctl" org add $other --name "Someone Else Inc"
 "$ctl" member add alice $org1
 "$ctl" member add alice $org2
-token=$("$ctl" token mint --user alice --client demo-app \
-        --scope money_in --org $org1 --org $org2 \
-        | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
-echo "access token: $token"
 
-say "Which organizations may this token act on? (guide, step 4)"
+say "Guide, step 1: register an app (My Apps -> Create App)"
+app=$("$ctl" app create --name "Demo Books" \
+      --redirect-uri http://127.0.0.1:8080/demo-app/callback \
+      --scope "money_in money_out")
+echo "$app"
+client_id=$(json client_id <<<"$app")
+client_secret=$(json client_secret <<<"$app")
+redirect_uri=http://127.0.0.1:8080/demo-app/callback
+
+say "Guide, step 2: send the user to /oauth/authorize (alice signs in)"
+state=$(openssl rand -hex 8)
+authz="$gw/oauth/authorize?client_id=$client_id&response_type=code"
+authz="$authz&redirect_uri=$redirect_uri&scope=money_in+money_out"
+authz="$authz&state=$state"
+printf '$ curl -u alice:alice %q\n' "$authz"
+page=$(curl -s -u alice:alice "$authz")
+sed -e 's/<style>.*<\/style>//' -e 's/<[^>]*>/ /g' -e 's/  */ /g' \
+    <<<"$page" | fold -s -w 78
+request_id=$(grep -o 'name="request_id" value="[^"]*"' <<<"$page" \
+             | sed 's/.*value="//; s/"$//')
+
+say "Alice approves, for Acme Ltd only: back to the app with a code"
+approve=$(curl -s -i -u alice:alice "$gw/oauth/authorize" \
+          --data "request_id=$request_id&org=$org1&decision=approve" \
+          | tr -d '\r')
+grep -E '^(HTTP|Location)' <<<"$approve"
+location=$(sed -n 's/^Location: //p' <<<"$approve")
+code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$location")
+echo "state echoed: $(sed -n 's/.*[?&]state=\([^&]*\).*/\1/p' <<<"$location")"
+
+say "Guide, step 3: exchange the code (exactly the guide's request)"
+show curl "$gw/oauth/token" \
+    -H "Content-Type: application/x-www-form-urlencoded" \
+    --data "grant_type=authorization_code&code=$code&redirect_uri=$redirect_uri&client_id=$client_id&client_secret=$client_secret"
+tokens=$(tail -n 1 "$demo/last")
+token=$(json access_token <<<"$tokens")
+refresh=$(json refresh_token <<<"$tokens")
+
+say "The same code a second time: refused, and its tokens revoked"
+show curl "$gw/oauth/token" \
+    --data "grant_type=authorization_code&code=$code&redirect_uri=$redirect_uri&client_id=$client_id&client_secret=$client_secret"
+
+say "A new authorization, for both organizations"
+page=$(curl -s -u alice:alice "$authz")
+request_id=$(grep -o 'name="request_id" value="[^"]*"' <<<"$page" \
+             | sed 's/.*value="//; s/"$//')
+location=$(curl -s -i -u alice:alice "$gw/oauth/authorize" \
+           --data "request_id=$request_id&org=$org1&org=$org2&decision=approve" \
+           | tr -d '\r' | sed -n 's/^Location: //p')
+code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$location")
+show curl "$gw/oauth/token" -u "$client_id:$client_secret" \
+    --data "grant_type=authorization_code&code=$code&redirect_uri=$redirect_uri"
+tokens=$(tail -n 1 "$demo/last")
+token=$(json access_token <<<"$tokens")
+refresh=$(json refresh_token <<<"$tokens")
+
+say "Guide, step 4: which organizations may this app act on?"
 show curl "$gw/api/v1/me/organizations" -H "Authorization: Bearer $token"
 
-say "Allowed: read invoices of Acme (scope money_in)"
+say "Guide, step 4: read Acme's invoices (scope money_in)"
 show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
     -H "X-Organization-Id: $org1"
+
+say "Refresh: a new pair; the old refresh token stops working"
+show curl "$gw/oauth/token" -u "$client_id:$client_secret" \
+    --data "grant_type=refresh_token&refresh_token=$refresh"
+tokens=$(tail -n 1 "$demo/last")
+token=$(json access_token <<<"$tokens")
+
+say "Revoke the access token (RFC 7009), then the API says 401"
+show curl "$gw/oauth/revoke" -u "$client_id:$client_secret" \
+    --data "token=$token"
+show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
+    -H "X-Organization-Id: $org1"
+
+say "Now each way a call can fail (tokens minted with imprestctl)"
+token=$("$ctl" token mint --user alice --client demo-app \
+        --scope money_in --org $org1 --org $org2 | json access_token)
+echo "access token: $token"
 
 say "Spoofed identity headers never reach the upstream"
 show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
