@@ -124,7 +124,11 @@ def step_confidential():
     T.eq(q.get("state"), state, "approve: state round-trips")
     T.eq(q.get("iss"), MD["issuer"], "approve: iss is the metadata issuer")
 
-    # guide step 3, client_secret_post: client_id and secret in the body
+    # guide step 3, client_secret_post: client_id and secret in the body;
+    # the library's compliance hook shows us the raw token response
+    seen = []
+    app.register_compliance_hook("access_token_response",
+                                 lambda r: seen.append(r) or r)
     token = app.fetch_token(MD["token_endpoint"],
                             authorization_response=location,
                             client_secret=CLIENT_SECRET,
@@ -139,6 +143,12 @@ def step_confidential():
             token.get("expires_in"))
     T.eq(token.get("scope"), ["money_in", "money_out"], "token: scope")
     at1, rt1 = token["access_token"], token["refresh_token"]
+    if seen:
+        h = seen[0].headers
+        T.check(h.get("Content-Type", "").startswith("application/json")
+                and "no-store" in h.get("Cache-Control", ""),
+                "token: JSON with Cache-Control no-store (RFC 6749 5.1)",
+                dict(h))
 
     # guide step 4, with the session's own Bearer header
     r = app.get(BASE + "/api/v1/me/organizations", timeout=TIMEOUT)
@@ -193,6 +203,12 @@ def step_confidential():
     T.check('error="invalid_token"' in r.headers.get("WWW-Authenticate", ""),
             "invoices: WWW-Authenticate says invalid_token",
             r.headers.get("WWW-Authenticate"))
+    r = requests.post(MD["introspection_endpoint"],
+                      data={"token": at2, "client_id": CLIENT_ID,
+                            "client_secret": CLIENT_SECRET},
+                      timeout=TIMEOUT)
+    T.eq((r.status_code, r.json()), (200, {"active": False}),
+         "introspect: the revoked token is inactive")
 
     # the rotated-out refresh token is dead; presenting it again is
     # treated as theft and takes the whole grant down (RFC 9700 4.14.2)
@@ -227,6 +243,72 @@ def step_deny():
           "code" in q),
          (303, "access_denied", state, MD["issuer"], False),
          "deny: 303 to the app with access_denied, state and iss, no code")
+
+
+def step_basic_and_state():
+    """The library's default client authentication (client_secret_basic),
+    and a state full of characters that need encoding."""
+    odd = "a+b/c=d&e f%25~\u00e9"
+    app = OAuth2Session(CLIENT_ID, redirect_uri=REDIRECT_URI,
+                        scope=["money_in"], state=odd)
+    url, state = app.authorization_url(MD["authorization_endpoint"])
+    location = approve(url, [ORG1])
+    T.eq(query(location).get("state"), odd,
+         "state: +/=&, space, %, ~ and UTF-8 round-trip")
+    token = app.fetch_token(MD["token_endpoint"],
+                            authorization_response=location,
+                            client_secret=CLIENT_SECRET)
+    T.check(token.get("access_token", "").startswith("imp_at_"),
+            "basic: fetch_token with client_secret_basic (the default)")
+    new = app.refresh_token(MD["token_endpoint"],
+                            auth=(CLIENT_ID, CLIENT_SECRET))
+    T.check(new.get("access_token", "") not in ("", token["access_token"]),
+            "basic: refresh_token with client_secret_basic")
+    r = requests.post(MD["revocation_endpoint"],
+                      data={"token": new["access_token"]},
+                      auth=(CLIENT_ID, CLIENT_SECRET), timeout=TIMEOUT)
+    T.eq((r.status_code, invoices(new["access_token"], ORG1).status_code),
+         (200, 401), "basic: revoke with client_secret_basic")
+
+
+def step_authorize_errors():
+    """Errors before the redirect URI is trusted stay on our page; after,
+    they go back to the app with state and iss."""
+    app = OAuth2Session(CLIENT_ID, redirect_uri="https://evil.example/cb",
+                        scope=["money_in"])
+    url, _ = app.authorization_url(MD["authorization_endpoint"])
+    r = browser().get(url, allow_redirects=False, timeout=TIMEOUT)
+    T.check(r.status_code == 400 and "Location" not in r.headers,
+            "authorize: an unregistered redirect_uri is not redirected to",
+            r.status_code)
+
+    app = OAuth2Session(CLIENT_ID, redirect_uri=REDIRECT_URI,
+                        scope=["money_in", "payroll"])
+    url, state = app.authorization_url(MD["authorization_endpoint"])
+    r = browser().get(url, allow_redirects=False, timeout=TIMEOUT)
+    q = query(r.headers.get("Location", ""))
+    T.eq((r.status_code, q.get("error"), q.get("state"), q.get("iss")),
+         (302, "invalid_scope", state, MD["issuer"]),
+         "authorize: an unknown scope goes back as invalid_scope")
+
+
+def step_consent_origin():
+    """What a browser adds to the consent POST: Origin is the issuer's
+    origin, or "null" (the page's Referrer-Policy is no-referrer).  A
+    page on another site is refused."""
+    for origin, want, name in (
+            (MD["issuer"], 303, "consent: Origin of the issuer accepted"),
+            ("null", 303, "consent: Origin null accepted"),
+            ("https://evil.example", 403,
+             "consent: a cross-site Origin is refused")):
+        app = OAuth2Session(CLIENT_ID, redirect_uri=REDIRECT_URI,
+                            scope=["money_in"])
+        url, _ = app.authorization_url(MD["authorization_endpoint"])
+        brw = browser()
+        page = brw.get(url, timeout=TIMEOUT)
+        brw.headers["Origin"] = origin
+        r = submit_consent(brw, page.url, consent_form(page.text), [ORG1])
+        T.eq(r.status_code, want, name)
 
 
 def step_code_replay():
@@ -349,6 +431,9 @@ def main():
     T.run("confidential app", step_confidential)
     T.run("deny", step_deny)
     T.run("code replay", step_code_replay)
+    T.run("client_secret_basic and state", step_basic_and_state)
+    T.run("authorize errors", step_authorize_errors)
+    T.run("consent Origin", step_consent_origin)
     T.run("public app with PKCE", step_public_pkce)
     return T.finish()
 

@@ -9,6 +9,7 @@
 # on free ports in 29950-29959, with a prefix in a mktemp directory,
 # seeds a user, organizations and two apps with imprestctl, runs both
 # scripts, checks nginx's error log, and stops everything on exit.
+#   t/e2e/run.sh [SCRIPT.py ...]   only these scripts of t/e2e/
 #   E2E_KEEP=1   keep the temporary directory (logs) after the run
 set -u
 
@@ -233,8 +234,12 @@ run_py() {   # run_py SCRIPT: run it, add its "N passed, M failed" line
 }
 
 echo "# e2e: gateway $base, redis 127.0.0.1:$redis_port"
-run_py oauth_client.py
-run_py races.py
+if [ $# -gt 0 ]; then
+    for script in "$@"; do run_py "$(basename "$script")"; done
+else
+    run_py oauth_client.py
+    run_py races.py
+fi
 
 # the races went through more than one worker
 workers=$(awk '$3 == "\"POST" && $4 == "/oauth/token" { print $1 }' \
