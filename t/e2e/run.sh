@@ -11,12 +11,18 @@
 # scripts, checks nginx's error log, and stops everything on exit.
 #   t/e2e/run.sh [SCRIPT.py ...]   only these scripts of t/e2e/
 #   E2E_KEEP=1   keep the temporary directory (logs) after the run
+#   E2E_KNOWN_BUGS=1   also run the checks of known, unfixed module bugs
+#   NGINX=... IMPREST_MODULE=...   another build, e.g. the ASan one (with
+#                the ASAN_OPTIONS/UBSAN_OPTIONS of tools/build-nginx-src.sh
+#                --env); sanitizer reports in nginx's logs fail the run
 set -u
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 ctl=${IMPREST_CTL:-$repo/build/imprestctl}
 module=${IMPREST_MODULE:-$repo/build/nginx-dev/objs/ngx_http_imprest_module.so}
-nginx=${NGINX:-/usr/sbin/nginx}
+nginx=${NGINX:-${TEST_NGINX_BINARY:-/usr/sbin/nginx}}
+# nginx itself reads NGINX (inherited listening sockets): never pass it on
+unset NGINX
 # Debian's interpreter, where python3-requests-oauthlib is installed (a
 # pyenv python3 earlier in PATH would not see it)
 py=${E2E_PYTHON:-/usr/bin/python3}
