@@ -68,7 +68,8 @@ trap stop EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$tmp/logs" "$tmp/conf" "$tmp/modules" "$tmp/redis"
-ln -s "$module" "$tmp/modules/ngx_http_imprest_module.so"
+# a copy: a rebuild during the run (rm -rf build/nginx-dev) cannot touch it
+cp "$module" "$tmp/modules/ngx_http_imprest_module.so" || exit 1
 
 # the signed-in user of the consent page: auth_basic, apr1 hash
 user=alice
