@@ -48,8 +48,18 @@ $(BUILD)/unit-core: t/unit/test_core.c $(CORE_SRCS) $(CORE_HDRS)
 	$(CC) $(CFLAGS_CORE) -fsanitize=address,undefined -Isrc -o $@ \
 	  t/unit/test_core.c $(CORE_SRCS) -lcrypto
 
-unit: deps $(BUILD)/unit-core
+OAUTH_SRCS := src/ngx_http_imprest_oauth.c
+OAUTH_HDRS := src/ngx_http_imprest_oauth.h
+
+$(BUILD)/unit-oauth: t/unit/test_oauth.c $(OAUTH_SRCS) $(OAUTH_HDRS) \
+                     $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_CORE) -fsanitize=address,undefined -Isrc -o $@ \
+	  t/unit/test_oauth.c $(OAUTH_SRCS) $(CORE_SRCS) -lcrypto
+
+unit: deps $(BUILD)/unit-core $(BUILD)/unit-oauth
 	$(BUILD)/unit-core
+	$(BUILD)/unit-oauth
 
 # The README's test command: unit tests, conf examples, the Test::Nginx
 # suite on a private Redis, and the demo walkthrough as a smoke test.

@@ -27,6 +27,11 @@ typedef struct {
     ngx_uint_t                      handshake;
     ngx_uint_t                      sent;      /* commands on this link */
     ngx_uint_t                      parsed;    /* top-level replies */
+    size_t                          reply_size;
+    ngx_array_t                    *deferred;  /* of ..._deferred_t */
+    redisReply                     *retained;
+    unsigned                        in_read:1;
+    unsigned                        unsolicited:1;
     unsigned                        ready:1;
     unsigned                        exiting:1;
 } ngx_http_imprest_redis_peer_t;
@@ -45,6 +50,17 @@ typedef struct {
     ngx_pool_cleanup_t                 *cln;
     ngx_event_t                         timer;
 } ngx_http_imprest_redis_cmd_t;
+
+
+/*
+ * Replies parsed during one read are handed over only once the whole read
+ * is parsed: bytes nobody asked for anywhere in it mean the stream cannot
+ * be trusted, and then none of its replies is.
+ */
+typedef struct {
+    ngx_http_imprest_redis_cmd_t       *cmd;
+    redisReply                         *reply;
+} ngx_http_imprest_redis_deferred_t;
 
 
 static void ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p);
@@ -68,6 +84,11 @@ static void ngx_http_imprest_redis_handshake_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
 static void ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
     void *privdata);
+static void ngx_http_imprest_redis_deliver(ngx_http_imprest_redis_peer_t *p,
+    ngx_http_imprest_redis_cmd_t *cmd, redisReply *rep);
+static void ngx_http_imprest_redis_free_object(void *obj);
+static ngx_int_t ngx_http_imprest_redis_account(const redisReadTask *task,
+    size_t size);
 static void ngx_http_imprest_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_http_imprest_redis_cmd_detach(void *data);
 static ngx_int_t ngx_http_imprest_redis_solicited(const redisReadTask *task);
@@ -89,7 +110,7 @@ static redisReplyObjectFunctions       ngx_http_imprest_redis_reader_fns = {
     ngx_http_imprest_redis_create_array,
     ngx_http_imprest_redis_create_integer,
     ngx_http_imprest_redis_create_nil,
-    NULL
+    ngx_http_imprest_redis_free_object
 };
 
 
@@ -326,6 +347,12 @@ ngx_http_imprest_redis_init_worker(ngx_cycle_t *cycle,
     p->conf = rcf;
     p->log = cycle->log;
 
+    p->deferred = ngx_array_create(cycle->pool, 16,
+                                   sizeof(ngx_http_imprest_redis_deferred_t));
+    if (p->deferred == NULL) {
+        return NGX_ERROR;
+    }
+
     /* idle reconnect timers must not keep a shutting-down worker alive */
     p->retry.handler = ngx_http_imprest_redis_retry_handler;
     p->retry.data = p;
@@ -439,10 +466,8 @@ ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
      * reply nobody asked for (hiredis asserts on one, taking the worker
      * down, or would hand it to the next command).
      */
-    if (ngx_http_imprest_redis_reader_fns.freeObject == NULL) {
+    if (ngx_http_imprest_redis_default_fns.freeObject == NULL) {
         ngx_http_imprest_redis_default_fns = *ac->c.reader->fn;
-        ngx_http_imprest_redis_reader_fns.freeObject =
-                                ngx_http_imprest_redis_default_fns.freeObject;
     }
 
     ac->c.reader->fn = &ngx_http_imprest_redis_reader_fns;
@@ -622,9 +647,11 @@ ngx_http_imprest_redis_connect_timeout(ngx_event_t *ev)
 static void
 ngx_http_imprest_redis_read_handler(ngx_event_t *ev)
 {
-    redisReader                    *rd;
-    ngx_connection_t               *c;
-    ngx_http_imprest_redis_peer_t  *p;
+    ngx_uint_t                          i;
+    redisReader                        *rd;
+    ngx_connection_t                   *c;
+    ngx_http_imprest_redis_peer_t      *p;
+    ngx_http_imprest_redis_deferred_t  *d;
 
     c = ev->data;
     p = c->data;
@@ -633,22 +660,41 @@ ngx_http_imprest_redis_read_handler(ngx_event_t *ev)
         return;
     }
 
+    p->in_read = 1;
+    p->unsolicited = 0;
+    p->deferred->nelts = 0;
+
     redisAsyncHandleRead(p->ac);
 
-    if (p->ac == NULL) {
-        return;
-    }
+    p->in_read = 0;
 
     /*
      * A bulk header such as "$999999999999" makes hiredis wait and buffer
      * forever: bound what one reply may make us hold.
      */
-    rd = p->ac->c.reader;
+    if (p->ac) {
+        rd = p->ac->c.reader;
 
-    if (rd->len - rd->pos > p->conf->max_reply) {
-        ngx_http_imprest_redis_drop(p, NGX_LOG_ERR,
-                                    "reply exceeds max_reply");
+        if (rd->len - rd->pos > p->conf->max_reply) {
+            ngx_http_imprest_redis_drop(p, NGX_LOG_ERR,
+                                        "reply exceeds max_reply");
+        }
     }
+
+    d = p->deferred->elts;
+
+    for (i = 0; i < p->deferred->nelts; i++) {
+        if (p->unsolicited) {
+            ngx_http_imprest_redis_deliver(p, d[i].cmd, NULL);
+
+        } else {
+            ngx_http_imprest_redis_deliver(p, d[i].cmd, d[i].reply);
+        }
+
+        ngx_http_imprest_redis_default_fns.freeObject(d[i].reply);
+    }
+
+    p->deferred->nelts = 0;
 }
 
 
@@ -1001,18 +1047,42 @@ static void
 ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
     void *privdata)
 {
-    void                               *data;
     redisReply                         *rep = reply;
-    ngx_http_request_t                 *r;
     ngx_http_imprest_redis_cmd_t       *cmd = privdata;
     ngx_http_imprest_redis_peer_t      *p = ac->data;
-    ngx_http_imprest_redis_handler_pt   handler;
+    ngx_http_imprest_redis_deferred_t  *d;
 
     p->pending--;
 
     if (cmd->timer.timer_set) {
         ngx_del_timer(&cmd->timer);
     }
+
+    if (rep && p->in_read) {
+        d = ngx_array_push(p->deferred);
+
+        if (d) {
+            /* kept past this callback: hiredis must not free it */
+            d->cmd = cmd;
+            d->reply = rep;
+            p->retained = rep;
+            return;
+        }
+
+        rep = NULL;
+    }
+
+    ngx_http_imprest_redis_deliver(p, cmd, rep);
+}
+
+
+static void
+ngx_http_imprest_redis_deliver(ngx_http_imprest_redis_peer_t *p,
+    ngx_http_imprest_redis_cmd_t *cmd, redisReply *rep)
+{
+    void                               *data;
+    ngx_http_request_t                 *r;
+    ngx_http_imprest_redis_handler_pt   handler;
 
     if (cmd->cln) {
         cmd->cln->handler = NULL;
@@ -1028,7 +1098,9 @@ ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
         if (r) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "imprest: redis %V: no reply: %s", &p->conf->addr,
-                          ac->err ? ac->errstr : "connection closed");
+                          p->unsolicited ? "unsolicited reply on the link"
+                          : (p->ac && p->ac->err) ? p->ac->errstr
+                          : "connection closed");
         }
 
     } else if (rep->type == REDIS_REPLY_ERROR) {
@@ -1061,6 +1133,57 @@ ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
 }
 
 
+static void
+ngx_http_imprest_redis_free_object(void *obj)
+{
+    ngx_http_imprest_redis_peer_t  *p;
+
+    p = ngx_http_imprest_redis_peer;
+
+    if (p && obj == p->retained) {
+        /* a deferred reply: freed once delivered */
+        p->retained = NULL;
+        return;
+    }
+
+    ngx_http_imprest_redis_default_fns.freeObject(obj);
+}
+
+
+/*
+ * What one reply makes the worker allocate, counted as hiredis builds it:
+ * "max_reply=" bounds the whole reply, not only the unparsed bytes.
+ */
+
+static ngx_int_t
+ngx_http_imprest_redis_account(const redisReadTask *task, size_t size)
+{
+    ngx_http_imprest_redis_peer_t  *p;
+
+    p = ngx_http_imprest_redis_peer;
+
+    if (p == NULL) {
+        return 0;
+    }
+
+    if (task->parent == NULL) {
+        p->reply_size = 0;
+    }
+
+    p->reply_size += size + sizeof(redisReply);
+
+    if (p->reply_size > p->conf->max_reply) {
+        /* hiredis drops the link when the constructor fails */
+        ngx_log_error(NGX_LOG_ERR, p->log, 0,
+                      "imprest: redis %V: closing connection: reply exceeds "
+                      "max_reply", &p->conf->addr);
+        return 0;
+    }
+
+    return 1;
+}
+
+
 /*
  * Called for each top-level reply as hiredis starts building it: more
  * replies than commands sent means the server speaks out of turn.
@@ -1082,6 +1205,7 @@ ngx_http_imprest_redis_solicited(const redisReadTask *task)
             ngx_log_error(NGX_LOG_ERR, p->log, 0,
                           "imprest: redis %V: unsolicited reply",
                           &p->conf->addr);
+            p->unsolicited = 1;
         }
 
         return 0;
@@ -1102,7 +1226,10 @@ ngx_http_imprest_redis_create_array(const redisReadTask *task, int elements)
         return NULL;
     }
 
-    if (!ngx_http_imprest_redis_solicited(task)) {
+    if (!ngx_http_imprest_redis_solicited(task)
+        || !ngx_http_imprest_redis_account(task,
+                                           elements * sizeof(redisReply *)))
+    {
         return NULL;
     }
 
@@ -1114,7 +1241,9 @@ static void *
 ngx_http_imprest_redis_create_string(const redisReadTask *task, char *str,
     size_t len)
 {
-    if (!ngx_http_imprest_redis_solicited(task)) {
+    if (!ngx_http_imprest_redis_solicited(task)
+        || !ngx_http_imprest_redis_account(task, len + 1))
+    {
         return NULL;
     }
 
@@ -1126,7 +1255,9 @@ static void *
 ngx_http_imprest_redis_create_integer(const redisReadTask *task,
     long long value)
 {
-    if (!ngx_http_imprest_redis_solicited(task)) {
+    if (!ngx_http_imprest_redis_solicited(task)
+        || !ngx_http_imprest_redis_account(task, 0))
+    {
         return NULL;
     }
 
@@ -1137,7 +1268,9 @@ ngx_http_imprest_redis_create_integer(const redisReadTask *task,
 static void *
 ngx_http_imprest_redis_create_nil(const redisReadTask *task)
 {
-    if (!ngx_http_imprest_redis_solicited(task)) {
+    if (!ngx_http_imprest_redis_solicited(task)
+        || !ngx_http_imprest_redis_account(task, 0))
+    {
         return NULL;
     }
 
