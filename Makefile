@@ -36,10 +36,11 @@ $(MODULE): $(MODULE_SRCS)
 
 module: deps $(MODULE)
 
-$(BUILD)/imprestctl: tools/imprestctl.c $(CORE_SRCS) $(CORE_HDRS)
+$(BUILD)/imprestctl: tools/imprestctl.c $(CORE_SRCS) $(CORE_HDRS) \
+                     src/ngx_http_imprest_oauth.c src/ngx_http_imprest_oauth.h
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_CORE) -Isrc -o $@ tools/imprestctl.c $(CORE_SRCS) \
-	  -lhiredis -ljansson -lcrypto
+	  src/ngx_http_imprest_oauth.c -lhiredis -ljansson -lcrypto
 
 imprestctl: deps $(BUILD)/imprestctl
 

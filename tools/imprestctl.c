@@ -26,6 +26,7 @@
 #include <openssl/rand.h>
 
 #include "ngx_http_imprest_core.h"
+#include "ngx_http_imprest_oauth.h"
 
 
 #define NGX_HTTP_IMPREST_CTL_OK           0
@@ -669,224 +670,23 @@ ngx_http_imprest_ctl_check_scope(const char *s)
 }
 
 
-/*
- * A redirect URI to register.  The server compares redirect URIs exactly
- * (RFC 6749, 3.1.2.2; OAuth 2.0 Security BCP, 4.1.3), so only plain,
- * unambiguous absolute URIs are taken: https, http on a loopback IP
- * literal (RFC 8252, 7.3; not "localhost", 8.3), or a private-use scheme
- * with a dot (RFC 8252, 7.1).  No fragment (RFC 6749, 3.1.2), userinfo,
- * wildcard, backslash or space: the list is stored space-separated.
- */
-
 static int
 ngx_http_imprest_ctl_check_redirect_uri(const char *s)
 {
-    int          https;
-    size_t       i, len, slen;
-    u_char       c;
-    const char  *p, *last, *auth, *host, *host_end;
+    const char  *why;
 
     if (s == NULL) {
         return ngx_http_imprest_ctl_usage_error("missing --redirect-uri");
     }
 
-    len = strlen(s);
-
-    if (len == 0 || len > NGX_HTTP_IMPREST_CTL_URI_MAX) {
-        return ngx_http_imprest_ctl_usage_error(
-                   "--redirect-uri must be 1 to %d bytes",
-                   NGX_HTTP_IMPREST_CTL_URI_MAX);
+    /* the server's own rules (RFC 6749 3.1.2, RFC 8252 7, RFC 9700 2.1) */
+    why = ngx_http_imprest_redirect_uri_register_check((const u_char *) s,
+                                                       strlen(s));
+    if (why) {
+        return ngx_http_imprest_ctl_usage_error("--redirect-uri: %s", why);
     }
 
-    /* RFC 3986, 2: the characters a URI may hold, less '#' and '*' */
-
-    for (i = 0; i < len; i++) {
-        c = (u_char) s[i];
-
-        if (c < 0x21 || c > 0x7e) {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri: printable ASCII, no spaces");
-        }
-
-        if (c == '#') {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri must not have a fragment");
-        }
-
-        if (c == '*') {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri must not contain a wildcard");
-        }
-
-        if (c == '\\') {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri must not contain a backslash");
-        }
-
-        if (strchr("\"<>^`{|}", c)) {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri: invalid character '%c'", c);
-        }
-
-        if (c == '%'
-            && (i + 2 >= len || !isxdigit((u_char) s[i + 1])
-                || !isxdigit((u_char) s[i + 2])))
-        {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri: invalid percent-encoding");
-        }
-    }
-
-    /* RFC 3986, 3.1, in its canonical lower case */
-
-    for (slen = 0; slen < len; slen++) {
-        c = (u_char) s[slen];
-
-        if (!((c >= 'a' && c <= 'z')
-              || (slen > 0 && ((c >= '0' && c <= '9')
-                               || c == '+' || c == '-' || c == '.'))))
-        {
-            break;
-        }
-    }
-
-    if (slen == 0 || slen == len || s[slen] != ':') {
-        return ngx_http_imprest_ctl_usage_error(
-                   "--redirect-uri must be an absolute URI with a "
-                   "lower-case scheme");
-    }
-
-    if ((slen == 10 && memcmp(s, "javascript", 10) == 0)
-        || (slen == 8 && memcmp(s, "vbscript", 8) == 0)
-        || (slen == 4 && memcmp(s, "data", 4) == 0)
-        || (slen == 4 && memcmp(s, "file", 4) == 0)
-        || (slen == 4 && memcmp(s, "blob", 4) == 0))
-    {
-        return ngx_http_imprest_ctl_usage_error(
-                   "--redirect-uri: scheme \"%.*s\" is not allowed",
-                   (int) slen, s);
-    }
-
-    p = s + slen + 1;
-    last = s + len;
-    https = (slen == 5 && memcmp(s, "https", 5) == 0);
-
-    if (!https && !(slen == 4 && memcmp(s, "http", 4) == 0)) {
-
-        if (memchr(s, '.', slen) == NULL) {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri: https, http://127.0.0.1, "
-                       "http://[::1] or a private-use scheme with a dot "
-                       "(com.example.app:/cb)");
-        }
-
-        if (p == last) {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri: nothing after the scheme");
-        }
-
-        if (last - p >= 2 && p[0] == '/' && p[1] == '/'
-            && memchr(p, '@', strcspn(p + 2, "/?") + 2))
-        {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri must not contain userinfo");
-        }
-
-        if (strpbrk(p, "[]")) {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri: '[' or ']' outside a host");
-        }
-
-        return NGX_HTTP_IMPREST_CTL_OK;
-    }
-
-    if (last - p < 2 || p[0] != '/' || p[1] != '/') {
-        return ngx_http_imprest_ctl_usage_error(
-                   "--redirect-uri: %.*s:// and a host", (int) slen, s);
-    }
-
-    auth = p + 2;
-    p = auth + strcspn(auth, "/?");
-
-    if (memchr(auth, '@', p - auth)) {
-        return ngx_http_imprest_ctl_usage_error(
-                   "--redirect-uri must not contain userinfo");
-    }
-
-    host = auth;
-
-    if (host < p && *host == '[') {
-        host_end = memchr(host, ']', p - host);
-
-        if (host_end == NULL || host_end == host + 1) {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri: invalid IPv6 literal");
-        }
-
-        for (auth = host + 1; auth < host_end; auth++) {
-            if (!isxdigit((u_char) *auth) && *auth != ':' && *auth != '.') {
-                return ngx_http_imprest_ctl_usage_error(
-                           "--redirect-uri: invalid IPv6 literal");
-            }
-        }
-
-        host_end++;
-
-    } else {
-        for (host_end = host; host_end < p && *host_end != ':'; host_end++) {
-            c = (u_char) *host_end;
-
-            if (!isalnum(c) && c != '-' && c != '.') {
-                return ngx_http_imprest_ctl_usage_error(
-                           "--redirect-uri: invalid host");
-            }
-        }
-
-        if (host_end == host) {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri: missing host");
-        }
-    }
-
-    /* ":" PORT, 1 to 65535, no empty port */
-
-    if (host_end < p) {
-        if (*host_end != ':' || host_end + 1 == p || p - host_end > 6) {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri: invalid port");
-        }
-
-        i = 0;
-
-        for (auth = host_end + 1; auth < p; auth++) {
-            if (*auth < '0' || *auth > '9') {
-                return ngx_http_imprest_ctl_usage_error(
-                           "--redirect-uri: invalid port");
-            }
-
-            i = i * 10 + (*auth - '0');
-        }
-
-        if (i == 0 || i > 65535) {
-            return ngx_http_imprest_ctl_usage_error(
-                       "--redirect-uri: invalid port");
-        }
-    }
-
-    if (strpbrk(p, "[]")) {
-        return ngx_http_imprest_ctl_usage_error(
-                   "--redirect-uri: '[' or ']' outside a host");
-    }
-
-    if (!https
-        && !(host_end - host == 9 && memcmp(host, "127.0.0.1", 9) == 0)
-        && !(host_end - host == 5 && memcmp(host, "[::1]", 5) == 0))
-    {
-        return ngx_http_imprest_ctl_usage_error(
-                   "--redirect-uri: http only for the loopback literals "
-                   "127.0.0.1 and [::1] (RFC 8252, 7.3)");
-    }
-
+    /* stored space-separated: the check refuses whitespace already */
     return NGX_HTTP_IMPREST_CTL_OK;
 }
 
