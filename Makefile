@@ -68,6 +68,7 @@ test: deps module imprestctl unit
 	@tools/check-conf-examples.sh
 	@tools/run-tests.sh
 	@tools/test-demo.sh
+	@t/e2e/run.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*

@@ -807,10 +807,13 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
     case 1:
     case 2:
     case 4:
-        if (reply->elements != 3
+        if (reply->elements != 4
             || ngx_http_imprest_reply_str(r, reply->element[1], &ru)
                != NGX_OK
             || ngx_http_imprest_reply_str(r, reply->element[2], &state)
+               != NGX_OK
+            || ngx_http_imprest_reply_str(r, reply->element[3],
+                                          &as->client_id)
                != NGX_OK)
         {
             goto bad;

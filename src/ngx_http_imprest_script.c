@@ -134,9 +134,9 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_consent_put = {
  * ARGV: prefix, uid, decision ("approve"/"deny"), orgs (space-separated),
  * code ttl, now.
  * {0} unknown or expired request | {3} another user's request |
- * {4, redirect_uri, state} an organization the user does not belong to |
- * {1, redirect_uri, state} approved, code stored |
- * {2, redirect_uri, state} denied
+ * {4, redirect_uri, state, cid} an organization the user does not belong
+ * to | {1, redirect_uri, state, cid} approved, code stored |
+ * {2, redirect_uri, state, cid} denied
  */
 ngx_http_imprest_redis_script_t  ngx_http_imprest_script_consent_take = {
     ngx_string("consent_take"),
@@ -146,22 +146,22 @@ NGX_HTTP_IMPREST_LUA_HASH
 "if not c then return {0} end\n"
 "if c.uid ~= ARGV[2] then return {3} end\n"
 "redis.call('DEL', KEYS[1])\n"
-"local ru, st = c.redirect_uri or '', c.state or ''\n"
-"if ARGV[3] ~= 'approve' then return {2, ru, st} end\n"
+"local ru, st, cid = c.redirect_uri or '', c.state or '', c.cid or ''\n"
+"if ARGV[3] ~= 'approve' then return {2, ru, st, cid} end\n"
 "local n = 0\n"
 "for o in string.gmatch(ARGV[4], '%S+') do\n"
 "  if redis.call('SISMEMBER', ARGV[1] .. 'user:' .. ARGV[2] .. ':orgs',\n"
-"                o) ~= 1 then return {4, ru, st} end\n"
+"                o) ~= 1 then return {4, ru, st, cid} end\n"
 "  n = n + 1\n"
 "end\n"
-"if n == 0 then return {4, ru, st} end\n"
+"if n == 0 then return {4, ru, st, cid} end\n"
 "redis.call('HSET', KEYS[2], 'cid', c.cid or '', 'uid', c.uid,\n"
 "           'redirect_uri', ru, 'ru_given', c.ru_given or '0',\n"
 "           'scope', c.scope or '', 'orgs', ARGV[4],\n"
 "           'challenge', c.challenge or '',\n"
 "           'exp', tonumber(ARGV[6]) + tonumber(ARGV[5]))\n"
 "redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
-"return {1, ru, st}\n"),
+"return {1, ru, st, cid}\n"),
     ""
 };
 
@@ -273,7 +273,7 @@ NGX_HTTP_IMPREST_LUA_REVOKE
 "redis.call('SADD', g, KEYS[2], KEYS[3])\n"
 "redis.call('EXPIRE', g, ARGV[6])\n"
 "redis.call('DEL', KEYS[1])\n"
-"redis.call('HSET', KEYS[1], 'used', '1', 'gid', t.gid)\n"
+"redis.call('HSET', KEYS[1], 'used', '1', 'gid', t.gid, 'cid', t.cid)\n"
 "redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
 "return {1, scope, t.scope}\n"),
     ""
@@ -282,8 +282,9 @@ NGX_HTTP_IMPREST_LUA_REVOKE
 
 /*
  * RFC 7009.  KEYS[1] the token's record; ARGV: prefix, cid, type ("at" or
- * "rt").  A refresh token takes its whole grant with it.  Another
- * client's token is left alone.  {1} revoked | {0} nothing done
+ * "rt").  A refresh token takes its whole grant with it, also one
+ * already rotated (a revocation racing a refresh must not be lost).
+ * Another client's token is left alone.  {1} revoked | {0} nothing done
  */
 ngx_http_imprest_redis_script_t  ngx_http_imprest_script_revoke = {
     ngx_string("revoke"),
@@ -292,6 +293,7 @@ NGX_HTTP_IMPREST_LUA_REVOKE
 "local t = redis.call('HMGET', KEYS[1], 'cid', 'gid', 'used')\n"
 "if not t[1] or t[1] ~= ARGV[2] then return {0} end\n"
 "if ARGV[3] == 'rt' then revoke(ARGV[1], t[2]) end\n"
+"if t[3] == '1' then return {1} end\n"
 "redis.call('DEL', KEYS[1])\n"
 "return {1}\n"),
     ""

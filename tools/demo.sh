@@ -13,7 +13,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 demo=$repo/build/demo
 ctl=$repo/build/imprestctl
 module=$repo/build/nginx-dev/objs/ngx_http_imprest_module.so
-nginx=${NGINX:-/usr/sbin/nginx}
+# NGINX_BIN, not NGINX: nginx reads $NGINX as inherited sockets
+nginx=${NGINX_BIN:-/usr/sbin/nginx}
+unset NGINX
 redis_port=6390
 gw=http://127.0.0.1:8080
 
