@@ -11,7 +11,6 @@
 # scripts, checks nginx's error log, and stops everything on exit.
 #   t/e2e/run.sh [SCRIPT.py ...]   only these scripts of t/e2e/
 #   E2E_KEEP=1   keep the temporary directory (logs) after the run
-#   E2E_KNOWN_BUGS=1   also run the checks of known, unfixed module bugs
 #   NGINX=... IMPREST_MODULE=...   another build, e.g. the ASan one (with
 #                the ASAN_OPTIONS/UBSAN_OPTIONS of tools/build-nginx-src.sh
 #                --env); sanitizer reports in nginx's logs fail the run
