@@ -801,3 +801,147 @@ push @EXPORT, qw($APP_ID $APP_SECRET $APP_URI $APP2_ID $APP2_SECRET $PUB_ID
                  put_consent put_code put_rt);
 
 1;
+
+# --- token, revocation and introspection endpoint helpers -------------------
+#
+# For the t/11x and t/12x files: requests made from after_response() hooks
+# with values only known once a response is in (the tokens a redemption
+# issued), the form encoding RFC 6749 2.3.1 and Appendix B ask for, and a
+# look at everything Redis holds (AS-TOK-10).
+
+package Imprest::Test;
+
+require MIME::Base64;
+
+# application/x-www-form-urlencoded value: every byte but unreserved
+sub form_enc {
+    my ($s) = @_;
+    $s =~ s/([^A-Za-z0-9._~-])/sprintf('%%%02X', ord $1)/ge;
+    return $s;
+}
+
+# a form body from name => value pairs, in order
+sub form {
+    my @kv = @_;
+    my @out;
+    while (my ($k, $v) = splice @kv, 0, 2) {
+        push @out, form_enc($k) . '=' . form_enc($v);
+    }
+    return join '&', @out;
+}
+
+# RFC 6749 2.3.1: client_secret_basic, id and secret form-encoded first
+sub basic_auth {
+    my ($id, $secret) = @_;
+    return 'Authorization: Basic '
+           . MIME::Base64::encode_base64(form_enc($id) . ':'
+                                         . form_enc($secret), '');
+}
+
+# RFC 7636 4.2: S256 challenge of a verifier
+sub s256 { return encode_base64url(sha256($_[0])) }
+
+# One HTTP/1.1 request to the nginx under test:
+# (method => , path => , headers => [lines], body => ).  Returns
+# { status, headers => { lower-case name => value }, body } or { error }.
+sub http_req {
+    my (%o) = @_;
+    my $port = $o{port} // $ENV{TEST_NGINX_SERVER_PORT};
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 2)
+        or return { error => "connect: $!" };
+    my $body = $o{body} // '';
+    my $req = ($o{method} // 'GET') . " $o{path} HTTP/1.1\r\n"
+              . "Host: localhost\r\nConnection: close\r\n"
+              . join('', map { "$_\r\n" } @{ $o{headers} || [] })
+              . (length $body || ($o{method} // '') eq 'POST'
+                 ? 'Content-Length: ' . length($body) . "\r\n" : '')
+              . "\r\n" . $body;
+    if ($o{at}) {
+        # wait for a common start time (races: AS-CODE-3, AS-RT-5)
+        my $d = $o{at} - Time::HiRes::time();
+        Time::HiRes::sleep($d) if $d > 0;
+    }
+    syswrite($s, $req) == length $req or return { error => "write: $!" };
+    my ($data, $end) = ('', Time::HiRes::time() + ($o{timeout} // 5));
+    my $sel = IO::Select->new($s);
+    while (1) {
+        my $left = $end - Time::HiRes::time();
+        return { error => 'timed out', data => $data } if $left <= 0;
+        next unless $sel->can_read($left);
+        my $got = sysread($s, $data, 65536, length $data);
+        return { error => "read: $!" } unless defined $got;
+        last if $got == 0;
+    }
+    my ($head, $rbody) = split /\r\n\r\n/, $data, 2;
+    my ($status) = ($head // '') =~ m{\AHTTP/1\.\d (\d{3})}
+        or return { error => 'bad response', data => $data };
+    my %h;
+    for my $line (split /\r\n/, $head) {
+        $h{lc $1} = $2 if $line =~ /^([^:\s]+):\s*(.*)$/;
+    }
+    return { status => $status, headers => \%h, body => $rbody // '' };
+}
+
+# POST a form body (a string, or an array ref of pairs for form())
+sub http_post {
+    my ($path, $body, @headers) = @_;
+    $body = form(@$body) if ref $body;
+    return http_req(method => 'POST', path => $path, body => $body,
+                    headers => ['Content-Type: '
+                                . 'application/x-www-form-urlencoded',
+                                @headers]);
+}
+
+# $n identical requests (http_req options) sent by $n processes at the
+# same instant; returns their results.
+sub http_race {
+    my ($n, %o) = @_;
+    my $at = Time::HiRes::time() + 0.3;
+    my @h = map { my %c = (%o, at => $at); bg_call(\&http_req, %c) } 1 .. $n;
+    return map { bg_wait($_, 10) } @h;
+}
+
+sub bg_call {
+    my ($code, @args) = @_;
+    my $file = ($ENV{IMPREST_TEST_TMP} // '/tmp') . "/bg-req.$$." . $bg_seq++;
+    unlink $file;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my $r = $code->(@args);
+        if (open my $fh, '>', "$file.tmp") {
+            print $fh JSON::PP->new->canonical->encode($r);
+            close $fh;
+            rename "$file.tmp", $file;
+        }
+        POSIX::_exit(0);
+    }
+    return { pid => $pid, file => $file };
+}
+
+# Every key in the suite's Redis with its type, TTL and contents, as
+# [key, type, ttl, [strings...]] (hash: field, value, ...).
+sub redis_everything {
+    my @out;
+    for my $key (grep { length } split /\n/, redis('--scan')) {
+        my $type = redis('TYPE', $key);
+        my @v = $type eq 'hash' ? split(/\n/, redis('HGETALL', $key))
+              : $type eq 'set'  ? split(/\n/, redis('SMEMBERS', $key))
+              : $type eq 'string' ? (redis('GET', $key))
+              : ("<$type>");
+        push @out, [$key, $type, redis('TTL', $key), \@v];
+    }
+    return @out;
+}
+
+# The error.log of the nginx under test, whole.
+sub error_log_text {
+    open my $fh, '<', error_log_file() or return '';
+    local $/;
+    return <$fh> // '';
+}
+
+push @EXPORT, qw(form_enc form basic_auth s256 http_req http_post http_race
+                 bg_call redis_everything error_log_text);
+
+1;
