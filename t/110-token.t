@@ -69,36 +69,10 @@ sub tok { return "POST /oauth/token\n" . form(@_) }
 # the guide's client_secret_post credentials
 sub post_creds { return (client_id => $APP_ID, client_secret => $APP_SECRET) }
 
-# RFC 6749 5.1 body: the tokens, or empty strings
-sub tokens_of {
-    my ($body) = @_;
-    my $j = eval { JSON::PP::decode_json($body) } || {};
-    return ($j->{access_token} // '', $j->{refresh_token} // '');
-}
-
-# the guide's step 4 with a token: the gate's answer
-sub api_get {
-    my ($at) = @_;
-    return http_get('/api/v1/invoices',
-                    headers => ["Authorization: Bearer $at",
-                                "X-Organization-Id: $ORG1"]);
-}
-
 no_shuffle();
 use_as_config();
+use_imprest_redis_section();
 use_fault_hooks();
-
-# "--- imprest_redis: ADDR PARAMS" replaces the directive in the
-# authorization server's http{} preamble
-add_block_preprocessor(sub {
-    my $block = shift;
-    if (defined(my $redis = $block->imprest_redis)) {
-        (my $http = $Imprest::Test::AS_HTTP_CONFIG)
-            =~ s/imprest_redis [^;]*;/imprest_redis $redis;/;
-        $block->set_value(http_config => $http);
-    }
-    return $block;
-});
 
 run_tests();
 

@@ -941,7 +941,38 @@ sub error_log_text {
     return <$fh> // '';
 }
 
+# The access and refresh tokens of an RFC 6749 5.1 body ('' if absent).
+sub tokens_of {
+    my ($body) = @_;
+    my $j = eval { decode_json($body) } || {};
+    return ($j->{access_token} // '', $j->{refresh_token} // '');
+}
+
+# The developer guide's step 4 with this token, through use_as_config()'s
+# gated /api/ (which requires money_in) in $ORG1.
+sub api_get {
+    my ($at) = @_;
+    return http_get('/api/v1/invoices',
+                    headers => ["Authorization: Bearer $at",
+                                "X-Organization-Id: $ORG1"]);
+}
+
+# "--- imprest_redis: ADDR PARAMS" in a block replaces the directive in
+# use_as_config()'s http{} preamble (call after use_as_config()).
+sub use_imprest_redis_section {
+    Test::Nginx::Socket::add_block_preprocessor(sub {
+        my $block = shift;
+        if (defined(my $redis = $block->imprest_redis)) {
+            (my $http = $AS_HTTP_CONFIG)
+                =~ s/imprest_redis [^;]*;/imprest_redis $redis;/;
+            $block->set_value(http_config => $http);
+        }
+        return $block;
+    });
+}
+
 push @EXPORT, qw(form_enc form basic_auth s256 http_req http_post http_race
-                 bg_call redis_everything error_log_text);
+                 bg_call redis_everything error_log_text tokens_of api_get
+                 use_imprest_redis_section);
 
 1;
