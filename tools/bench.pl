@@ -7,6 +7,9 @@
 #   BENCH_ROUNDS (3)  BENCH_SECONDS (5)  BENCH_CONNECTIONS (32)
 #   BENCH_TOKENS (10000)  BENCH_WORKERS (1)  BENCH_SKIP=gate,plain
 #   BENCH_EXTRA="name:path:lua" adds a mode (the token endpoint uses it)
+#
+# Ports 6392 (Redis), 8090 (nginx) and 8091 (upstream) are the bench's; it
+# refuses to start while something holds one of them.
 
 use strict;
 use warnings;
@@ -35,6 +38,17 @@ my $port     = 8090;
 my $uport    = 8091;
 my $org      = '3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b';
 
+# another bench (or anything else) on our ports: refuse, before build/bench
+# is wiped and before we seed someone else's Redis
+for my $p ($rport, $port, $uport) {
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$p");
+    next unless $s;
+    close $s;
+    die "bench: port $p is in use (another bench running?); "
+        . "wait for it to finish and retry\n";
+}
+-f $module or die "bench: $module missing: make module\n";
+
 my (@pids);
 sub cleanup {
     for my $p (reverse @pids) { kill 'TERM', $p; waitpid $p, 0 }
@@ -59,14 +73,17 @@ sub spawn {
     return $pid;
 }
 
+# our child must be the one listening (it dies if the port was taken)
 sub wait_port {
-    my ($p) = @_;
+    my ($p, $pid, $log) = @_;
     for (1 .. 100) {
+        die "bench: the process for port $p exited; see $log\n"
+            if waitpid($pid, POSIX::WNOHANG()) == $pid;
         my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$p");
         if ($s) { close $s; return }
         sleep 0.05;
     }
-    die "nothing listens on $p\n";
+    die "bench: nothing listens on $p; see $log\n";
 }
 
 sub redis {
@@ -74,9 +91,9 @@ sub redis {
     return $out;
 }
 
-spawn('redis-server', '--port', $rport, '--bind', '127.0.0.1', '--save', '',
-      '--appendonly', 'no', '--dir', "$dir/redis");
-wait_port($rport);
+my $rpid = spawn('redis-server', '--port', $rport, '--bind', '127.0.0.1',
+                 '--save', '', '--appendonly', 'no', '--dir', "$dir/redis");
+wait_port($rport, $rpid, "$dir/logs/spawn.log");
 
 # --- 10,000 tokens, written with the same layout imprestctl writes ----------
 
@@ -145,8 +162,9 @@ http {
 EOF
 close $cf;
 
-spawn($nginx, '-p', "$dir/", '-c', 'conf/nginx.conf', '-g', 'daemon off;');
-wait_port($port);
+my $npid = spawn($nginx, '-p', "$dir/", '-c', 'conf/nginx.conf',
+                 '-g', 'daemon off;');
+wait_port($port, $npid, "$dir/logs/spawn.log and error.log");
 
 # --- wrk: a random token per request -----------------------------------------
 
