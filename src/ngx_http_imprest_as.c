@@ -349,32 +349,6 @@ ngx_http_imprest_as_key(ngx_http_request_t *r,
 }
 
 
-ngx_int_t
-ngx_http_imprest_reply_str(ngx_http_request_t *r, redisReply *e,
-    ngx_str_t *dst)
-{
-    if (e->type != REDIS_REPLY_STRING) {
-        return NGX_ERROR;
-    }
-
-    dst->len = e->len;
-
-    if (e->len == 0) {
-        dst->data = (u_char *) "";
-        return NGX_OK;
-    }
-
-    dst->data = ngx_pnalloc(r->pool, e->len);
-    if (dst->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(dst->data, e->str, e->len);
-
-    return NGX_OK;
-}
-
-
 /*
  * {0} | {1, name, secret, redirect_uris, scope, introspect, id, name...}
  * Returns NGX_OK (found), NGX_DECLINED (no such client), NGX_ERROR (the

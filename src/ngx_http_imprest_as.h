@@ -20,7 +20,7 @@
 #include "ngx_http_imprest_redis.h"
 
 
-#define NGX_HTTP_IMPREST_AS_MAX_PARAMS  64
+#define NGX_HTTP_IMPREST_AS_MAX_PARAMS  100
 
 
 typedef struct ngx_http_imprest_as_s  ngx_http_imprest_as_t;
@@ -100,9 +100,6 @@ ngx_int_t ngx_http_imprest_as_authenticate(ngx_http_request_t *r,
 ngx_int_t ngx_http_imprest_as_key(ngx_http_request_t *r,
     ngx_http_imprest_main_conf_t *imcf, const char *type, u_char *token,
     size_t len, ngx_str_t *key);
-
-ngx_int_t ngx_http_imprest_reply_str(ngx_http_request_t *r, redisReply *e,
-    ngx_str_t *dst);
 
 /* copies the client fields of a "client" script reply into as */
 ngx_int_t ngx_http_imprest_as_client_reply(ngx_http_request_t *r,

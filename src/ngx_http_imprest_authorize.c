@@ -49,7 +49,7 @@ static ngx_int_t ngx_http_imprest_authorize_post(ngx_http_request_t *r);
 static ngx_int_t ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply);
 static ngx_int_t ngx_http_imprest_authorize_user(ngx_http_request_t *r,
-    ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az);
+    ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az, ngx_int_t *rc);
 static ngx_uint_t ngx_http_imprest_authorize_in_catalogue(
     ngx_http_imprest_main_conf_t *imcf, ngx_str_t *scope);
 static ngx_int_t ngx_http_imprest_redirect(ngx_http_request_t *r,
@@ -103,13 +103,19 @@ ngx_http_imprest_authorize_handler(ngx_http_request_t *r)
  * $remote_user in the demo, a header from auth_request in production.
  */
 
+/*
+ * Returns NGX_OK when the user is known, or NGX_DONE when a response was
+ * produced instead (*rc is what to finalize the request with).
+ */
+
 static ngx_int_t
 ngx_http_imprest_authorize_user(ngx_http_request_t *r,
-    ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az)
+    ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az, ngx_int_t *rc)
 {
-    u_char     *p;
-    size_t      len;
-    ngx_str_t   uri;
+    u_char           *p;
+    size_t            len;
+    ngx_str_t         uri, empty = ngx_null_string;
+    ngx_table_elt_t  *h;
 
     if (as->ilcf->user == NULL
         || ngx_http_complex_value(r, as->ilcf->user, &az->user) != NGX_OK)
@@ -121,17 +127,19 @@ ngx_http_imprest_authorize_user(ngx_http_request_t *r,
         if (!ngx_http_imprest_id_valid(az->user.data, az->user.len)) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "imprest: imprest_user gave an invalid user id");
-            return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN,
-                       "Not allowed",
-                       "Your account cannot authorize applications.");
+            *rc = ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN,
+                      "Not allowed",
+                      "Your account cannot authorize applications.");
+            return NGX_DONE;
         }
 
         return NGX_OK;
     }
 
     if (as->ilcf->login_url.len == 0) {
-        return ngx_http_imprest_page(r, NGX_HTTP_UNAUTHORIZED,
-                   "Sign in required", "Please sign in to continue.");
+        *rc = ngx_http_imprest_page(r, NGX_HTTP_UNAUTHORIZED,
+                  "Sign in required", "Please sign in to continue.");
+        return NGX_DONE;
     }
 
     /* back to this very request after the login: a relative URI only */
@@ -142,29 +150,35 @@ ngx_http_imprest_authorize_user(ngx_http_request_t *r,
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DONE;
     }
 
-    r->headers_out.location = ngx_list_push(&r->headers_out.headers);
-    if (r->headers_out.location == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    /*
+     * Not r->headers_out.location: nginx would make a relative one
+     * absolute from the Host header (RFC 9700 4.11: no open redirects).
+     */
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DONE;
     }
 
-    r->headers_out.location->hash = 1;
+    h->hash = 1;
 #if (nginx_version >= 1023000)
-    r->headers_out.location->next = NULL;
+    h->next = NULL;
 #endif
-    ngx_str_set(&r->headers_out.location->key, "Location");
-    r->headers_out.location->value.data = p;
+    ngx_str_set(&h->key, "Location");
+    h->value.data = p;
 
     p = ngx_cpymem(p, as->ilcf->login_url.data, as->ilcf->login_url.len);
     p = ngx_cpymem(p, "?return_to=", sizeof("?return_to=") - 1);
     p += ngx_http_imprest_url_encode(p, uri.data, uri.len);
 
-    r->headers_out.location->value.len =
-                                  p - r->headers_out.location->value.data;
+    h->value.len = p - h->value.data;
 
-    return NGX_HTTP_MOVED_TEMPORARILY;
+    *rc = ngx_http_imprest_send_html(r, NGX_HTTP_MOVED_TEMPORARILY, &empty);
+    return NGX_DONE;
 }
 
 
@@ -194,8 +208,7 @@ ngx_http_imprest_authorize_get(ngx_http_request_t *r)
 
     as->data = az;
 
-    rc = ngx_http_imprest_authorize_user(r, as, az);
-    if (rc != NGX_OK) {
+    if (ngx_http_imprest_authorize_user(r, as, az, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -582,6 +595,7 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
 {
     u_char                    *p, *key, *ckey, *orgs;
     size_t                     i, norgs;
+    ngx_uint_t                 norigins;
     ngx_int_t                  rc;
     ngx_str_t                  rid, decision, origin;
     const char                *argv[9];
@@ -600,8 +614,7 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
 
     as->data = az;
 
-    rc = ngx_http_imprest_authorize_user(r, as, az);
-    if (rc != NGX_OK) {
+    if (ngx_http_imprest_authorize_user(r, as, az, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -610,45 +623,23 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
      * a cross-site submission (the request id already binds the form to
      * this user; this is defence in depth).
      */
-    for (h = NULL, i = 0; h == NULL && i < 1; i++) {
-        ngx_list_part_t  *part;
-        ngx_table_elt_t  *hh;
-        ngx_uint_t        j;
-
-        part = &r->headers_in.headers.part;
-        hh = part->elts;
-
-        for (j = 0; /* void */; j++) {
-            if (j >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                hh = part->elts;
-                j = 0;
-            }
-
-            if (hh[j].key.len == 6
-                && ngx_strncasecmp(hh[j].key.data, (u_char *) "origin", 6)
-                   == 0)
-            {
-                h = &hh[j];
-                break;
-            }
-        }
-    }
+    h = ngx_http_imprest_find_header(r, "Origin", sizeof("Origin") - 1,
+                                     &norigins);
 
     if (h && !(h->value.len == 4
                && ngx_strncmp(h->value.data, "null", 4) == 0))
     {
-        origin = h->value;
+        /* the issuer's origin: scheme "://" host [":" port] */
+        origin = as->imcf->issuer;
+        p = ngx_strlchr(origin.data + sizeof("http://") - 1,
+                        origin.data + origin.len, '/');
+        if (p) {
+            origin.len = p - origin.data;
+        }
 
-        if (origin.len > as->imcf->issuer.len
-            || ngx_strncasecmp(origin.data, as->imcf->issuer.data,
-                               origin.len) != 0
-            || (origin.len < as->imcf->issuer.len
-                && as->imcf->issuer.data[origin.len] != '/'))
+        if (h->value.len != origin.len
+            || ngx_strncasecmp(h->value.data, origin.data, origin.len) != 0
+            || norigins != 1)
         {
             return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN,
                        "Not allowed",
@@ -1190,6 +1181,20 @@ ngx_http_imprest_send_html(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
+
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+        ngx_str_set(&h->key, "Retry-After");
+        ngx_str_set(&h->value, "1");
+    }
 
     if (r->method == NGX_HTTP_HEAD || body->len == 0) {
         r->header_only = 1;

@@ -30,8 +30,6 @@ static void ngx_http_imprest_lookup_reply(ngx_http_request_t *r, void *data,
     redisReply *reply);
 static ngx_int_t ngx_http_imprest_copy_reply(ngx_http_request_t *r,
     ngx_http_imprest_ctx_t *ctx, redisReply *reply, u_char mode);
-static ngx_int_t ngx_http_imprest_copy_str(ngx_http_request_t *r,
-    redisReply *e, ngx_str_t *dst);
 static void ngx_http_imprest_gate_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_imprest_set_headers(ngx_http_request_t *r,
     ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_loc_conf_t *ilcf);
@@ -317,37 +315,17 @@ ngx_http_imprest_read_token(ngx_http_request_t *r,
 static void
 ngx_http_imprest_scan_org(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     if (ctx->headers_done) {
         return;
     }
 
-    ctx->org_lines = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("X-Organization-Id") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Organization-Id",
-                               sizeof("X-Organization-Id") - 1) == 0)
-        {
-            ctx->org_lines++;
-            ctx->org_raw = h[i].value;
-        }
+    h = ngx_http_imprest_find_header(r, "X-Organization-Id",
+                                     sizeof("X-Organization-Id") - 1,
+                                     &ctx->org_lines);
+    if (h) {
+        ctx->org_raw = h->value;
     }
 }
 
@@ -511,15 +489,15 @@ ngx_http_imprest_copy_reply(ngx_http_request_t *r,
         goto bad;
     }
 
-    if (ngx_http_imprest_copy_str(r, e[NGX_HTTP_IMPREST_TOK_UID],
+    if (ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_UID],
                                   &ctx->user_id) != NGX_OK
-        || ngx_http_imprest_copy_str(r, e[NGX_HTTP_IMPREST_TOK_CID],
+        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_CID],
                                      &ctx->client_id) != NGX_OK
-        || ngx_http_imprest_copy_str(r, e[NGX_HTTP_IMPREST_TOK_SCOPE],
+        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_SCOPE],
                                      &ctx->scope) != NGX_OK
-        || ngx_http_imprest_copy_str(r, e[NGX_HTTP_IMPREST_TOK_EXP],
+        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_EXP],
                                      &exp) != NGX_OK
-        || ngx_http_imprest_copy_str(r, e[NGX_HTTP_IMPREST_TOK_AUD],
+        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_AUD],
                                      &ctx->aud) != NGX_OK)
     {
         goto bad;
@@ -554,8 +532,8 @@ ngx_http_imprest_copy_reply(ngx_http_request_t *r,
                 return NGX_ERROR;
             }
 
-            if (ngx_http_imprest_copy_str(r, e[i], &kv->key) != NGX_OK
-                || ngx_http_imprest_copy_str(r, e[i + 1], &kv->value)
+            if (ngx_http_imprest_reply_str(r, e[i], &kv->key) != NGX_OK
+                || ngx_http_imprest_reply_str(r, e[i + 1], &kv->value)
                    != NGX_OK)
             {
                 goto bad;
@@ -572,32 +550,6 @@ bad:
     ngx_http_imprest_redis_reset(r->connection->log,
                                  "reply does not match the token script");
     return NGX_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_imprest_copy_str(ngx_http_request_t *r, redisReply *e,
-    ngx_str_t *dst)
-{
-    if (e->type != REDIS_REPLY_STRING) {
-        return NGX_ERROR;
-    }
-
-    dst->len = e->len;
-
-    if (e->len == 0) {
-        dst->data = (u_char *) "";
-        return NGX_OK;
-    }
-
-    dst->data = ngx_pnalloc(r->pool, e->len);
-    if (dst->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(dst->data, e->str, e->len);
-
-    return NGX_OK;
 }
 
 

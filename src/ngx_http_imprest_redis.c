@@ -1000,6 +1000,34 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
 }
 
 
+/* a string element of a reply, copied into the request pool */
+
+ngx_int_t
+ngx_http_imprest_reply_str(ngx_http_request_t *r, redisReply *e,
+    ngx_str_t *dst)
+{
+    if (e->type != REDIS_REPLY_STRING) {
+        return NGX_ERROR;
+    }
+
+    dst->len = e->len;
+
+    if (e->len == 0) {
+        dst->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    dst->data = ngx_pnalloc(r->pool, e->len);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, e->str, e->len);
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_imprest_redis_cmd_detach(void *data)
 {

@@ -76,6 +76,10 @@ ngx_int_t ngx_http_imprest_redis_eval(ngx_http_request_t *r,
     const size_t *argvlen, ngx_http_imprest_redis_handler_pt handler,
     void *data);
 
+/* copies a string element of a reply into r->pool ("" stays static) */
+ngx_int_t ngx_http_imprest_reply_str(ngx_http_request_t *r, redisReply *e,
+    ngx_str_t *dst);
+
 /* Drops the connection after a reply that breaks the protocol contract. */
 void ngx_http_imprest_redis_reset(ngx_log_t *log, const char *why);
 

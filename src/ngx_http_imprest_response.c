@@ -295,6 +295,43 @@ ngx_http_imprest_send_outcome(ngx_http_request_t *r,
 }
 
 
+ngx_table_elt_t *
+ngx_http_imprest_find_header(ngx_http_request_t *r, const char *name,
+    size_t len, ngx_uint_t *n)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *found;
+
+    *n = 0;
+    found = NULL;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            (*n)++;
+            found = &h[i];
+        }
+    }
+
+    return found;
+}
+
+
 ngx_int_t
 ngx_http_imprest_not_allowed(ngx_http_request_t *r, const char *allow)
 {

@@ -23,6 +23,10 @@ ngx_int_t ngx_http_imprest_send_json(ngx_http_request_t *r,
 ngx_int_t ngx_http_imprest_send_outcome(ngx_http_request_t *r,
     ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_loc_conf_t *ilcf);
 
+/* the last request header called name (any case), and how many there are */
+ngx_table_elt_t *ngx_http_imprest_find_header(ngx_http_request_t *r,
+    const char *name, size_t len, ngx_uint_t *n);
+
 /* 405 with Allow, JSON body */
 ngx_int_t ngx_http_imprest_not_allowed(ngx_http_request_t *r,
     const char *allow);

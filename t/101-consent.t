@@ -732,14 +732,14 @@ imprest: redis command queued
 
 
 
-=== TEST 23: a malformed form (bad escape, NUL, more than 64 fields): 400, nothing decided
+=== TEST 23: a malformed form (bad escape, NUL, more than 100 fields): 400, nothing decided
 --- init
 seed_as();
 put_consent(rid => rid('a'), state => 'st-1');
 --- request eval
 [main::approve(main::rid('a')) . '&x=%G1',
  main::approve(main::rid('a')) . '&x=%00',
- main::approve(main::rid('a'), ($Imprest::Test::ORG1) x 63)]
+ main::approve(main::rid('a'), ($Imprest::Test::ORG1) x 99)]
 --- more_headers
 X-Test-User: alice
 Content-Type: application/x-www-form-urlencoded
