@@ -32,6 +32,7 @@ our %C = map { $_ => token_new('ac') } qw(
     pk_wrong pk_missing pk_42 pk_129 pk_pct pk_space pk_down pk_b pub
     pub_secret pub_noverifier tok10 ct form_charset query both basic_id
     repeat nocreds idonly down fake_close fake_oom fake_bad malformed big
+    chunked gone_1 gone_2
 );
 Hash::Util::lock_keys(%C);
 
@@ -1129,3 +1130,81 @@ Content-Type: application/json
 --- no_error_log
 imprest: redis command queued
 [error]
+
+
+
+=== TEST 46: section 3 a chunked body in several chunks: 200
+--- init
+put_code(code => $C{chunked});
+--- raw_request eval
+my $body = ::form(grant_type => 'authorization_code', code => $::C{chunked},
+                  redirect_uri => $::APP_URI, ::post_creds());
+my $half = int(length($body) / 2);
+"POST /oauth/token HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+. "Content-Type: application/x-www-form-urlencoded\r\n"
+. "Transfer-Encoding: chunked\r\n\r\n"
+. sprintf("%x\r\n%s\r\n", $half, substr($body, 0, $half))
+. sprintf("%x\r\n%s\r\n", length($body) - $half, substr($body, $half))
+. "0\r\n\r\n"
+--- error_code: 200
+--- response_body_like eval
+$::TOKENS
+--- no_error_log
+[error]
+
+
+
+=== TEST 47: section 3 more parameters than the parser keeps (65): 400 before Redis
+--- request eval
+::tok(grant_type => 'authorization_code', map { ("p$_" => 'x') } 1 .. 64)
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code: 400
+--- response_body eval
+::err('invalid_request', 'malformed form body')
+--- no_error_log
+imprest: redis command queued
+[error]
+
+
+
+=== TEST 48: R14 the client leaves while its redemption is pending: the late reply is discarded, the next request gets its own
+--- before_start
+stop_fake();
+my $client = "*6\r\n:1\r\n" . join('', map { resp_bulk($_) }
+    'Books', sha256_hex($APP_SECRET), $APP_URI, 'money_in money_out', '0');
+my $redeemed = sub {
+    "*4\r\n:1\r\n" . join('', map { resp_bulk($_) } 'alice', $_[0], $ORG1);
+};
+# one connection: the first redemption is answered 0.8s late; the second
+# request, sent while that reply is due, must get the reply after it
+fake_redis($ENV{TEST_NGINX_FAKE_PORT}, $client,
+           { delay => 0.8, reply => $redeemed->('money_in') },
+           $client, $redeemed->('money_out'));
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=3s
+--- init
+ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} ready", 2),
+   'connected to the fake Redis');
+after_response(1, sub {
+    my $log = error_log_text();
+    like($log, qr/imprest: request ended, redis command detached/,
+         'R14: the pending redemption was detached from the request');
+    is(() = $log =~ /imprest: tokens issued/g, 1,
+       'R14: tokens were handed to the second request only');
+});
+--- request eval
+[::tok(grant_type => 'authorization_code', code => $::C{gone_1},
+       redirect_uri => $::APP_URI, ::post_creds()),
+ ::tok(grant_type => 'authorization_code', code => $::C{gone_2},
+       redirect_uri => $::APP_URI, ::post_creds())]
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- timeout: 0.5
+--- abort
+--- error_code eval
+["", 200]
+--- response_body_like eval
+["", qr/\A\{"access_token":"imp_at_[A-Za-z0-9_-]{49}","refresh_token":"imp_rt_[A-Za-z0-9_-]{49}","token_type":"Bearer","expires_in":7200,"scope":"money_out"\}\n\z/]
+--- no_error_log
+[alert]
+[crit]
