@@ -32,7 +32,7 @@ our %C = map { $_ => token_new('ac') } qw(
     pk_wrong pk_missing pk_42 pk_129 pk_pct pk_space pk_down pk_b pub
     pub_secret pub_noverifier tok10 ct form_charset query both basic_id
     repeat nocreds idonly down fake_close fake_oom fake_bad malformed big
-    chunked gone_1 gone_2
+    chunked gone_1 gone_2 short_reply basic_case
 );
 Hash::Util::lock_keys(%C);
 
@@ -1208,3 +1208,50 @@ Content-Type: application/x-www-form-urlencoded
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 49: R9 a success reply shorter than the redemption script's ({1, uid}): 503, no token
+--- before_start
+stop_fake();
+# the redemption script answers {1, uid, scope, orgs}; a two-element
+# {1, x} is no reply of it, and must not be read as "tokens stored"
+fake_redis($ENV{TEST_NGINX_FAKE_PORT},
+           "*6\r\n:1\r\n" . join('', map { resp_bulk($_) }
+               'Books', sha256_hex($APP_SECRET), $APP_URI,
+               'money_in money_out', '0'),
+           "*2\r\n:1\r\n" . resp_bulk('alice'));
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT retry=10s
+--- init
+ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} ready", 2),
+   'connected to the fake Redis');
+--- request eval
+::tok(grant_type => 'authorization_code', code => $::C{short_reply},
+      redirect_uri => $::APP_URI, ::post_creds())
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code: 503
+--- response_body eval
+$::UNAVAILABLE
+--- error_log
+reply does not match the token script
+--- no_error_log
+imprest: tokens issued
+[alert]
+
+
+
+=== TEST 50: RFC 9110 11.1 the Basic scheme name is case-insensitive
+--- init
+put_code(code => $C{basic_case});
+--- request eval
+::tok(grant_type => 'authorization_code', code => $::C{basic_case},
+      redirect_uri => $::APP_URI)
+--- more_headers eval
+"Content-Type: application/x-www-form-urlencoded\n"
+. (::basic_auth($::APP_ID, $::APP_SECRET) =~ s/Basic/bASIC/r)
+--- error_code: 200
+--- response_body_like eval
+$::TOKENS
+--- no_error_log
+[error]

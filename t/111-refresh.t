@@ -14,7 +14,7 @@ use Hash::Util ();
 # refresh tokens, one per use; a misspelt name dies
 our %R = map { $_ => token_new('rt') } qw(
     rot reuse narrow wide wider malformed other expired nogrant
-    at_as_rt repeat race pub conf_nosecret down fake_close
+    at_as_rt repeat race pub conf_nosecret down fake_close long_reply
 );
 Hash::Util::lock_keys(%R);
 
@@ -472,6 +472,37 @@ Content-Type: application/x-www-form-urlencoded
 $::UNAVAILABLE
 --- error_log
 imprest: redis command queued: refresh
+--- no_error_log
+imprest: tokens issued
+[alert]
+
+
+
+=== TEST 20: R9 a reply shaped like the redemption script's ({1, uid, scope, orgs}) to a refresh: 503, no token
+--- before_start
+stop_fake();
+# the refresh script answers {1, scope, refresh token scope}: four
+# elements are no reply of it, and must not be read as "tokens stored"
+fake_redis($ENV{TEST_NGINX_FAKE_PORT},
+           "*6\r\n:1\r\n" . join('', map { resp_bulk($_) }
+               'Books', sha256_hex($APP_SECRET), $APP_URI,
+               'money_in money_out', '0'),
+           "*4\r\n:1\r\n" . join('', map { resp_bulk($_) }
+               'alice', 'money_in money_out', $ORG1));
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT retry=10s
+--- init
+ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} ready", 2),
+   'connected to the fake Redis');
+--- request eval
+::tok(grant_type => 'refresh_token', refresh_token => $::R{long_reply},
+      ::post_creds())
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code: 503
+--- response_body eval
+$::UNAVAILABLE
+--- error_log
+reply does not match the token script
 --- no_error_log
 imprest: tokens issued
 [alert]
