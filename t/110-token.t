@@ -1154,9 +1154,9 @@ $::TOKENS
 
 
 
-=== TEST 47: section 3 more parameters than the parser keeps (65): 400 before Redis
+=== TEST 47: section 3 more parameters than the parser keeps (1000): 400 before Redis
 --- request eval
-::tok(grant_type => 'authorization_code', map { ("p$_" => 'x') } 1 .. 64)
+::tok(grant_type => 'authorization_code', map { ("p$_" => 'x') } 1 .. 999)
 --- more_headers
 Content-Type: application/x-www-form-urlencoded
 --- error_code: 400
