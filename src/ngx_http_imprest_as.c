@@ -567,12 +567,15 @@ ngx_http_imprest_as_client_checked(ngx_http_request_t *r,
             || !ngx_http_imprest_const_eq(digest, as->client_secret.data,
                                           NGX_HTTP_IMPREST_DIGEST_HEX_LEN))
         {
-            ngx_explicit_memzero(as->secret.data, as->secret.len);
+            if (as->secret.len) {
+                ngx_explicit_memzero(as->secret.data, as->secret.len);
+            }
 
             return ngx_http_imprest_as_error(r, as, NGX_HTTP_UNAUTHORIZED,
                        "invalid_client", "unknown client or wrong secret");
         }
 
+        /* the presented secret is not kept in memory longer than needed */
         ngx_explicit_memzero(as->secret.data, as->secret.len);
 
     } else if (as->secret_given) {

@@ -173,15 +173,44 @@ ngx_http_imprest_token_check(const char *type, const unsigned char *tok,
 }
 
 
+/*
+ * Every gated request hashes twice (checksum, Redis key).  With OpenSSL 3,
+ * EVP_sha256() makes each EVP_Digest() look the algorithm up again, under
+ * locks, and allocate a context: the algorithm is fetched once and one
+ * context reused.  Callers are single-threaded (nginx workers, the CLI).
+ */
+
 int
 ngx_http_imprest_digest(const unsigned char *data, size_t len,
     unsigned char *out)
 {
-    unsigned int  n;
+    unsigned int         n;
+    static EVP_MD_CTX   *ctx;
+    static const EVP_MD *md;
+
+    if (md == NULL) {
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+#else
+        md = EVP_sha256();
+#endif
+        if (md == NULL) {
+            return -1;
+        }
+    }
+
+    if (ctx == NULL) {
+        ctx = EVP_MD_CTX_new();
+        if (ctx == NULL) {
+            return -1;
+        }
+    }
 
     n = 0;
 
-    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1
+    if (EVP_DigestInit_ex(ctx, md, NULL) != 1
+        || EVP_DigestUpdate(ctx, data, len) != 1
+        || EVP_DigestFinal_ex(ctx, out, &n) != 1
         || n != NGX_HTTP_IMPREST_DIGEST_LEN)
     {
         return -1;

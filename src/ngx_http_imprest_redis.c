@@ -21,6 +21,7 @@ typedef struct {
     ngx_connection_t               *conn;
     ngx_event_t                     retry;
     ngx_event_t                     connect_timer;
+    ngx_event_t                     flush;
     ngx_msec_t                      backoff;
     ngx_log_t                      *log;
     ngx_uint_t                      pending;
@@ -31,6 +32,7 @@ typedef struct {
     ngx_array_t                    *deferred;  /* of ..._deferred_t */
     redisReply                     *retained;
     unsigned                        in_read:1;
+    unsigned                        flushing:1;
     unsigned                        unsolicited:1;
     unsigned                        ready:1;
     unsigned                        exiting:1;
@@ -71,6 +73,7 @@ static void ngx_http_imprest_redis_retry_handler(ngx_event_t *ev);
 static void ngx_http_imprest_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_imprest_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_imprest_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_imprest_redis_flush_handler(ngx_event_t *ev);
 static void ngx_http_imprest_redis_add_read(void *privdata);
 static void ngx_http_imprest_redis_del_read(void *privdata);
 static void ngx_http_imprest_redis_add_write(void *privdata);
@@ -358,6 +361,10 @@ ngx_http_imprest_redis_init_worker(ngx_cycle_t *cycle,
     p->retry.data = p;
     p->retry.log = cycle->log;
     p->retry.cancelable = 1;
+
+    p->flush.handler = ngx_http_imprest_redis_flush_handler;
+    p->flush.data = p;
+    p->flush.log = cycle->log;
 
     p->connect_timer.handler = ngx_http_imprest_redis_connect_timeout;
     p->connect_timer.data = p;
@@ -747,12 +754,32 @@ ngx_http_imprest_redis_del_read(void *privdata)
 }
 
 
+/*
+ * Commands are written once per event loop iteration, after every event
+ * of the iteration has had its say: one write carries the commands of all
+ * requests that arrived together, with no epoll_ctl() per command.  Only
+ * a socket that cannot take everything (or one still connecting) waits
+ * for a write event.
+ */
+
 static void
 ngx_http_imprest_redis_add_write(void *privdata)
 {
     ngx_http_imprest_redis_peer_t  *p = privdata;
 
-    if (p->conn && !p->conn->write->active) {
+    if (p->conn == NULL) {
+        return;
+    }
+
+    if (!p->flushing && p->ac && (p->ac->c.flags & REDIS_CONNECTED)) {
+        if (!p->flush.posted) {
+            ngx_post_event(&p->flush, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+    if (!p->conn->write->active) {
         if (ngx_add_event(p->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
             != NGX_OK)
         {
@@ -760,6 +787,21 @@ ngx_http_imprest_redis_add_write(void *privdata)
                           "imprest: redis: cannot add write event");
         }
     }
+}
+
+
+static void
+ngx_http_imprest_redis_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_imprest_redis_peer_t  *p = ev->data;
+
+    if (p->ac == NULL) {
+        return;
+    }
+
+    p->flushing = 1;
+    redisAsyncHandleWrite(p->ac);
+    p->flushing = 0;
 }
 
 
@@ -794,6 +836,12 @@ ngx_http_imprest_redis_cleanup(void *privdata)
     if (p->connect_timer.timer_set) {
         ngx_del_timer(&p->connect_timer);
     }
+
+    if (p->flush.posted) {
+        ngx_delete_posted_event(&p->flush);
+    }
+
+    p->flushing = 0;
 
     if (c) {
         if (c->read->active) {

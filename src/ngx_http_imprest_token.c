@@ -20,6 +20,7 @@ typedef struct {
     u_char      at[NGX_HTTP_IMPREST_TOKEN_LEN];
     u_char      rt[NGX_HTTP_IMPREST_TOKEN_LEN];
     u_char      gid[NGX_HTTP_IMPREST_UUID_LEN];
+    ngx_uint_t  nreply;      /* elements of the script's success reply */
 } ngx_http_imprest_token_t;
 
 
@@ -160,6 +161,9 @@ ngx_http_imprest_token_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
         return ngx_http_imprest_token_unavailable(r, as);
     }
 
+    /* {1, uid, scope, orgs} */
+    t->nreply = 4;
+
     if (ngx_http_imprest_as_key(r, imcf, "ac", code.data, code.len, &ckey)
         != NGX_OK
         || ngx_http_imprest_as_key(r, imcf, "at", t->at,
@@ -257,6 +261,9 @@ ngx_http_imprest_token_refresh(ngx_http_request_t *r,
     if (t == NULL) {
         return ngx_http_imprest_token_unavailable(r, as);
     }
+
+    /* {1, access token scope, refresh token scope} */
+    t->nreply = 3;
 
     if (ngx_http_imprest_as_key(r, imcf, "rt", rt.data, rt.len, &okey)
         != NGX_OK
@@ -377,9 +384,11 @@ ngx_http_imprest_token_issued(ngx_http_request_t *r,
                                          "invalid_grant", (char *) p);
     }
 
-    if (e[0]->integer != 1
-        || ngx_http_imprest_reply_str(r, e[reply->elements == 4 ? 2 : 1],
-                                      &scope)
+    /* exactly the script's success shape, or nothing is handed out */
+    if (e[0]->integer != 1 || reply->elements != t->nreply
+        || e[reply->elements - 1]->type != REDIS_REPLY_STRING
+        || e[2]->type != REDIS_REPLY_STRING
+        || ngx_http_imprest_reply_str(r, e[t->nreply == 4 ? 2 : 1], &scope)
            != NGX_OK)
     {
         goto bad;

@@ -291,7 +291,9 @@ printf '%s\n' '# nginx core: ngx_pstrdup(&cycle->conf_param) with an empty -g: m
     'nonnull-attribute:ngx_pstrdup' \
     '# nginx core: its debug log prints empty ngx_str_t (args, exten) with %V:' \
     '# memcpy(p, NULL, 0) in ngx_sprintf_str on every request without a query' \
-    'nonnull-attribute:ngx_sprintf_str' > "$OUTDIR/ubsan.supp"
+    'nonnull-attribute:ngx_sprintf_str' \
+    '# nginx core: proxy_pass without a URI part copies an empty vars.uri' \
+    'nonnull-attribute:ngx_http_proxy_create_request' > "$OUTDIR/ubsan.supp"
 
 ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0 \
 UBSAN_OPTIONS=suppressions=$OUTDIR/ubsan.supp \
