@@ -99,4 +99,7 @@ asan: deps imprestctl
 	@eval "$$(tools/build-nginx-src.sh --env $(NGX_ASAN) | sed 's/^/export /')"; \
 	  TEST_NGINX_BINARY=$(NGX_ASAN)/sbin/nginx \
 	  TEST_NGINX_LOAD_MODULES=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
-	  tools/run-tests.sh
+	  tools/run-tests.sh && \
+	  NGINX=$(NGX_ASAN)/sbin/nginx \
+	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
+	  t/e2e/run.sh
