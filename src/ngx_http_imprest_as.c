@@ -226,6 +226,37 @@ ngx_http_imprest_as_parse_body(ngx_http_request_t *r,
 }
 
 
+/*
+ * The body of a revocation or introspection request: a form with one
+ * "token" and at most one "token_type_hint" (RFC 7009 2.1, RFC 7662 2.1),
+ * from an authenticated client.
+ */
+
+ngx_int_t
+ngx_http_imprest_as_token_request(ngx_http_request_t *r,
+    ngx_http_imprest_as_next_pt next)
+{
+    ngx_int_t               rc;
+    ngx_str_t               v;
+    ngx_http_imprest_as_t  *as;
+
+    as = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+
+    if (ngx_http_imprest_as_parse_body(r, as, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_imprest_as_param(as, "token", &v) == 2
+        || ngx_http_imprest_as_param(as, "token_type_hint", &v) == 2)
+    {
+        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                   "invalid_request", "a parameter is repeated");
+    }
+
+    return ngx_http_imprest_as_authenticate(r, as, next);
+}
+
+
 ngx_uint_t
 ngx_http_imprest_as_param(ngx_http_imprest_as_t *as, const char *name,
     ngx_str_t *value)

@@ -40,26 +40,7 @@ ngx_http_imprest_introspect_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_imprest_introspect_body(ngx_http_request_t *r)
 {
-    ngx_int_t               rc;
-    ngx_str_t               v;
-    ngx_http_imprest_as_t  *as;
-
-    as = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
-
-    if (ngx_http_imprest_as_parse_body(r, as, &rc) != NGX_OK) {
-        return rc;
-    }
-
-    if (ngx_http_imprest_as_param(as, "token", &v) == 2
-        || ngx_http_imprest_as_param(as, "token_type_hint", &v) == 2)
-    {
-        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
-                   "invalid_request", "a parameter is repeated");
-    }
-
-    /* RFC 7662 2.1: the caller must be authorized */
-    return ngx_http_imprest_as_authenticate(r, as,
-                                            ngx_http_imprest_introspect_auth);
+    return ngx_http_imprest_as_token_request(r, ngx_http_imprest_introspect_auth);
 }
 
 
