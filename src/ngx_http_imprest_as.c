@@ -209,7 +209,10 @@ ngx_http_imprest_as_parse_body(ngx_http_request_t *r,
     p = body;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        /* a chunked body ends with an empty, data-less buffer */
+        if (cl->buf->last > cl->buf->pos) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
     }
 
     if (ngx_http_imprest_form_parse(body, len, scratch, as->params,
