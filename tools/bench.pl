@@ -19,6 +19,8 @@
 #   BENCH_TOKEN_ROUNDS (1)  BENCH_TOKEN_CONNECTIONS (8: wrk threads, one
 #   connection each)
 #   BENCH_SKIP=gate,plain,refresh,exchange
+#   BENCH_REDIS=tcp|unix (tcp): how nginx reaches the Redis on this
+#     machine: 127.0.0.1 over TCP, or its unix socket
 #   BENCH_EXTRA="name:path:lua" adds a mode
 #
 # Ports 6392 (Redis), 8090 (nginx) and 8091 (upstream) are the bench's; it
@@ -113,7 +115,13 @@ sub redis {
     return $out;
 }
 
+my $transport = $ENV{BENCH_REDIS} || 'tcp';
+die "BENCH_REDIS: tcp or unix\n" unless $transport =~ /^(tcp|unix)$/;
+my $rsock = "$dir/redis/redis.sock";
+my $raddr = $transport eq 'unix' ? "unix:$rsock" : "127.0.0.1:$rport";
+
 my $rpid = spawn('redis-server', '--port', $rport, '--bind', '127.0.0.1',
+                 '--unixsocket', $rsock, '--unixsocketperm', '777',
                  '--save', '', '--appendonly', 'no', '--dir', "$dir/redis");
 wait_port($rport, $rpid, "$dir/logs/spawn.log");
 
@@ -160,7 +168,7 @@ pid logs/nginx.pid;
 events { worker_connections 4096; }
 http {
     access_log off;
-    imprest_redis 127.0.0.1:$rport timeout=1s;
+    imprest_redis $raddr timeout=1s;
     imprest_issuer http://127.0.0.1:$port;
     imprest_scope money_in "See invoices and payments received";
     imprest_scope money_out "See bills and payments made";
@@ -410,8 +418,9 @@ sub sum { my $s = 0; $s += $_ for @_; $s }
 my $nproc = `nproc`; chomp $nproc;
 my $report = sprintf "\nImprest gate benchmark: %d rounds x %d s, %d connections, "
     . "%d tokens, %d nginx worker(s), %s CPUs shared by wrk, nginx, "
-    . "upstream and Redis\n\n", $rounds, $secs, $conns, $ntokens, $workers,
-    $nproc;
+    . "upstream and Redis; Redis over %s\n\n", $rounds, $secs, $conns,
+    $ntokens, $workers, $nproc,
+    $transport eq 'unix' ? 'its unix socket' : 'TCP 127.0.0.1';
 $report .= sprintf "%-8s %12s %10s %10s %10s %14s\n",
     'mode', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'redis cmd/req'
     if @order;
