@@ -121,11 +121,13 @@ char *
 ngx_http_imprest_redis_parse(ngx_conf_t *cf,
     ngx_http_imprest_redis_conf_t *rcf, ngx_str_t *value, ngx_uint_t n)
 {
-    u_char     *p, *last;
-    ngx_int_t   port;
-    ngx_str_t   host, s;
-    ngx_uint_t  i;
-    in_addr_t   a4;
+    u_char          *p, *last;
+    size_t           len;
+    ngx_int_t        port;
+    ngx_str_t        host, s;
+    ngx_uint_t       i;
+    ngx_url_t        u;
+    in_addr_t        a4;
     struct in6_addr  a6;
 
     rcf->addr = value[1];
@@ -149,10 +151,6 @@ ngx_http_imprest_redis_parse(ngx_conf_t *cf,
         (void) ngx_cpystrn(rcf->unix_path, s.data, s.len + 1);
 
     } else {
-        /*
-         * hiredis resolves names with a blocking getaddrinfo(), so only
-         * numeric addresses are accepted; nginx -t says so.
-         */
         p = value[1].data;
         last = p + value[1].len;
 
@@ -182,22 +180,41 @@ ngx_http_imprest_redis_parse(ngx_conf_t *cf,
             goto bad_addr;
         }
 
-        rcf->host = ngx_pnalloc(cf->pool, host.len + 1);
+        rcf->host = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
         if (rcf->host == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        (void) ngx_cpystrn(rcf->host, host.data, host.len + 1);
+        (void) ngx_cpystrn(rcf->host, host.data,
+                           ngx_min(host.len + 1, NGX_SOCKADDR_STRLEN + 1));
 
         a4 = ngx_inet_addr(host.data, host.len);
+
         if (a4 == INADDR_NONE
-            && inet_pton(AF_INET6, (char *) rcf->host, &a6) != 1)
+            && (host.len > NGX_SOCKADDR_STRLEN
+                || inet_pton(AF_INET6, (char *) rcf->host, &a6) != 1))
         {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "imprest_redis: \"%V\" is not a numeric "
-                               "address (host names would need a blocking "
-                               "lookup; use an IP or unix:/path)", &host);
-            return NGX_CONF_ERROR;
+            /*
+             * hiredis would resolve a name with a blocking getaddrinfo()
+             * on every reconnect: it is resolved here, once, as nginx
+             * does for upstream servers, and the first address is used.
+             */
+            ngx_memzero(&u, sizeof(ngx_url_t));
+
+            u.url = value[1];
+            u.no_resolve = 0;
+
+            if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "imprest_redis: cannot resolve \"%V\"%s%s",
+                                   &host, u.err ? ": " : "",
+                                   u.err ? u.err : "");
+                return NGX_CONF_ERROR;
+            }
+
+            len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                                rcf->host, NGX_SOCKADDR_STRLEN, 0);
+            rcf->host[len] = '\0';
         }
 
         rcf->port = (int) port;

@@ -43,16 +43,16 @@ up
 
 
 
-=== TEST 2: imprest_redis refuses a host name (the lookup would block)
+=== TEST 2: imprest_redis resolves a host name once, at configuration time; an unknown one is refused
 --- http_config
-    imprest_redis localhost:6379;
+    imprest_redis no-such-host.invalid:6379;
 --- config
     location /api/ {
         imprest_gate on;
     }
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*imprest_redis: "localhost" is not a numeric address \(host names would need a blocking lookup; use an IP or unix:\/path\) in \S+nginx\.conf:\d+$/
+qr/\[emerg\] .*imprest_redis: cannot resolve "no-such-host\.invalid": host not found in \S+nginx\.conf:\d+$/
 
 
 

@@ -307,3 +307,26 @@ imprest: redis command queued: token, 1 pending
 imprest: redis command queued: token, 2 pending
 [error]
 [alert]
+
+
+
+=== TEST 11: a host name is resolved once at configuration time and used
+--- init
+seed();
+--- imprest_redis: localhost:$TEST_NGINX_REDIS_PORT
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- response_body eval
+"uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"
+--- error_log eval
+"imprest: redis localhost:$ENV{TEST_NGINX_REDIS_PORT} ready"
+--- no_error_log
+[error]
+[alert]
