@@ -317,9 +317,11 @@ ngx_http_imprest_scan_org(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx)
 {
     ngx_table_elt_t  *h;
 
-    if (ctx->headers_done) {
+    if (ctx->headers_done || ctx->org_scanned) {
         return;
     }
+
+    ctx->org_scanned = 1;
 
     h = ngx_http_imprest_find_header(r, "X-Organization-Id",
                                      sizeof("X-Organization-Id") - 1,

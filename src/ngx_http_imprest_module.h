@@ -111,6 +111,7 @@ typedef struct {
     unsigned                        unavailable:1;
     unsigned                        headers_done:1;
     unsigned                        org_pushed:1;
+    unsigned                        org_scanned:1;
 } ngx_http_imprest_ctx_t;
 
 
