@@ -306,6 +306,10 @@ ngx_http_imprest_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_imprest_redis_library(cf, &imcf->redis) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (!imcf->gate_used) {
         return NGX_OK;
     }

@@ -24,6 +24,8 @@ typedef struct {
     ngx_str_t                  name;       /* for logs */
     ngx_str_t                  body;       /* Lua source */
     u_char                     sha1[41];   /* hex, NUL-terminated */
+    ngx_uint_t                 readonly;   /* a "no-writes" function */
+    ngx_str_t                  fname;      /* its Redis function name */
 } ngx_http_imprest_redis_script_t;
 
 
@@ -41,6 +43,7 @@ typedef struct {
     ngx_msec_t                 retry;
     size_t                     max_reply;
     ngx_uint_t                 nscripts;
+    ngx_str_t                  library;    /* FUNCTION LOAD source */
     ngx_http_imprest_redis_script_t
                               *scripts[NGX_HTTP_IMPREST_REDIS_MAX_SCRIPTS];
 } ngx_http_imprest_redis_conf_t;
@@ -61,6 +64,10 @@ char *ngx_http_imprest_redis_parse(ngx_conf_t *cf,
     ngx_http_imprest_redis_conf_t *rcf, ngx_str_t *value, ngx_uint_t n);
 ngx_int_t ngx_http_imprest_redis_add_script(ngx_conf_t *cf,
     ngx_http_imprest_redis_conf_t *rcf, ngx_http_imprest_redis_script_t *s);
+
+/* builds the Redis function library of every added script */
+ngx_int_t ngx_http_imprest_redis_library(ngx_conf_t *cf,
+    ngx_http_imprest_redis_conf_t *rcf);
 
 ngx_int_t ngx_http_imprest_redis_init_worker(ngx_cycle_t *cycle,
     ngx_http_imprest_redis_conf_t *rcf);

@@ -52,7 +52,9 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_token = {
 "  end\n"
 "end\n"
 "return out\n"),
-    ""
+    "",
+    1,
+    ngx_null_string
 };
 
 
@@ -109,7 +111,9 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_client = {
 "  end\n"
 "end\n"
 "return out\n"),
-    ""
+    "",
+    1,
+    ngx_null_string
 };
 
 
@@ -125,7 +129,9 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_consent_put = {
 "           'state', ARGV[7], 'challenge', ARGV[8])\n"
 "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
 "return 1\n"),
-    ""
+    "",
+    0,
+    ngx_null_string
 };
 
 
@@ -162,7 +168,9 @@ NGX_HTTP_IMPREST_LUA_HASH
 "           'exp', tonumber(ARGV[6]) + tonumber(ARGV[5]))\n"
 "redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
 "return {1, ru, st, cid}\n"),
-    ""
+    "",
+    0,
+    ngx_null_string
 };
 
 
@@ -224,7 +232,9 @@ NGX_HTTP_IMPREST_LUA_REVOKE
 "redis.call('HSET', KEYS[1], 'used', '1', 'gid', ARGV[10])\n"
 "redis.call('EXPIRE', KEYS[1], ttl)\n"
 "return {1, c.uid, c.scope, c.orgs}\n"),
-    ""
+    "",
+    0,
+    ngx_null_string
 };
 
 
@@ -276,7 +286,9 @@ NGX_HTTP_IMPREST_LUA_REVOKE
 "redis.call('HSET', KEYS[1], 'used', '1', 'gid', t.gid, 'cid', t.cid)\n"
 "redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
 "return {1, scope, t.scope}\n"),
-    ""
+    "",
+    0,
+    ngx_null_string
 };
 
 
@@ -296,7 +308,9 @@ NGX_HTTP_IMPREST_LUA_REVOKE
 "if t[3] == '1' then return {1} end\n"
 "redis.call('DEL', KEYS[1])\n"
 "return {1}\n"),
-    ""
+    "",
+    0,
+    ngx_null_string
 };
 
 
@@ -312,7 +326,9 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_introspect = {
 "if not t[1] or t[8] == '1' then return {0} end\n"
 "return {1, t[1], t[2] or '', t[3] or '', t[4] or '', t[5] or '',\n"
 "        t[6] or '', t[7] or ''}\n"),
-    ""
+    "",
+    1,
+    ngx_null_string
 };
 
 

@@ -1477,11 +1477,12 @@ after_response(0, sub {
 
 
 
-=== TEST 48: R11 scripts flushed on the real Redis (NOSCRIPT): 503, the reconnect loads it again, 200
+=== TEST 48: R11 functions and scripts flushed on the real Redis: 503, the reconnect loads them again, 200
 --- init
 seed();
 ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} ready", 2),
    'R11: connected');
+redis('FUNCTION', 'FLUSH');
 redis('SCRIPT', 'FLUSH');
 after_response(0, sub {
     ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} ready",
@@ -1503,7 +1504,7 @@ after_response(0, sub {
 ["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
  "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
 --- error_log eval
-["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT}: error reply: NOSCRIPT No matching script.",
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT}: error reply: ERR Function not found",
  "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT}: closing connection: error reply"]
 --- no_error_log
 [alert]

@@ -330,3 +330,32 @@ GET /api/v1/invoices
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 12: Redis 7 functions: the lookup is one FCALL of the module's own library, no EVALSHA
+--- init
+seed();
+Imprest::Test::redis('CONFIG', 'RESETSTAT');
+after_response(0, sub {
+    my $lib = Imprest::Test::redis('FUNCTION', 'LIST', 'LIBRARYNAME',
+                                   'imprest_*');
+    like($lib, qr/imprest_token_[0-9a-f]{12}/, 'functions: library loaded');
+    my $stats = Imprest::Test::redis('INFO', 'commandstats');
+    like($stats, qr/^cmdstat_fcall:calls=1,/m, 'functions: one FCALL');
+    unlike($stats, qr/^cmdstat_evalsha:/m, 'functions: no EVALSHA');
+});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_REDIS_PORT
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- response_body_like: ^uid=alice cid=app1
+--- no_error_log
+[error]
+functions unavailable

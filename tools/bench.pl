@@ -297,7 +297,8 @@ close $lua;
 # consent and grant is one EVALSHA (SCRIPT LOAD, AUTH, SELECT when it
 # connects).  The bench's own INFO is left out too.
 my %client_cmd = map { $_ => 1 }
-    qw(evalsha eval script|load auth select hello ping);
+    qw(evalsha eval fcall fcall_ro function|load script|load auth select
+       hello ping);
 sub redis_calls {
     my $total = 0;
     for (split /\n/, redis('INFO', 'commandstats')) {

@@ -225,6 +225,11 @@ sub fake_redis {
         CONN: while (1) {
             my $cmd = read_command($c, \$buf) or last CONN;
             my $name = uc $cmd->[0];
+            # a Redis 6 without functions: the gate falls back to EVALSHA
+            if ($name eq 'FUNCTION') {
+                print $c "-ERR unknown command 'FUNCTION'\r\n";
+                next;
+            }
             if ($name eq 'SCRIPT') {
                 my $sha = sha1_hex($cmd->[2]);
                 print $c "\$40\r\n$sha\r\n";
@@ -457,6 +462,11 @@ sub fake_serve {
     my ($buf, $n) = ('', 0);
     while (my $cmd = read_command($c, \$buf)) {
         my $name = uc $cmd->[0];
+        # a Redis 6 without functions: the gate falls back to EVALSHA
+        if ($name eq 'FUNCTION') {
+            print $c "-ERR unknown command 'FUNCTION'\r\n";
+            next;
+        }
         if ($name eq 'SCRIPT') {
             print $c '$40' . "\r\n" . sha1_hex($cmd->[2]) . "\r\n";
             next;
