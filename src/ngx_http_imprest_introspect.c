@@ -40,7 +40,8 @@ ngx_http_imprest_introspect_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_imprest_introspect_body(ngx_http_request_t *r)
 {
-    return ngx_http_imprest_as_token_request(r, ngx_http_imprest_introspect_auth);
+    return ngx_http_imprest_as_token_request(r,
+                                             ngx_http_imprest_introspect_auth);
 }
 
 
