@@ -144,6 +144,8 @@ static int ngx_http_imprest_ctl_member_del(ngx_http_imprest_ctl_t *ctl,
     int argc, char **argv);
 static int ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl,
     int argc, char **argv);
+static int ngx_http_imprest_ctl_token_key(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv, ngx_http_imprest_ctl_key_t *key);
 static int ngx_http_imprest_ctl_token_revoke(ngx_http_imprest_ctl_t *ctl,
     int argc, char **argv);
 static int ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl,
@@ -1877,23 +1879,25 @@ done:
 }
 
 
+/*
+ * The one TOKEN argument of "token revoke" and "token show": checked on
+ * the first (ctl NULL) call, read and turned into its record's key on the
+ * second.
+ */
+
 static int
-ngx_http_imprest_ctl_token_revoke(ngx_http_imprest_ctl_t *ctl, int argc,
-    char **argv)
+ngx_http_imprest_ctl_token_key(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv, ngx_http_imprest_ctl_key_t *key)
 {
-    int                          rc, n, existed;
-    char                        *pos[1];
-    u_char                       tok[NGX_HTTP_IMPREST_TOKEN_LEN];
-    u_char                       hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
-    redisReply                  *reply;
-    ngx_http_imprest_ctl_key_t   key;
+    int     rc, n;
+    char   *pos[1];
+    u_char  tok[NGX_HTTP_IMPREST_TOKEN_LEN];
+    u_char  hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
 
     rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 1, &n);
     if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         return rc;
     }
-
-    /* stdin ("-") is read once, on the second call */
 
     if (ctl == NULL) {
         return ngx_http_imprest_ctl_check_token(n ? pos[0] : NULL);
@@ -1911,8 +1915,22 @@ ngx_http_imprest_ctl_token_revoke(ngx_http_imprest_ctl_t *ctl, int argc,
         return ngx_http_imprest_ctl_error("SHA-256 failed");
     }
 
-    rc = ngx_http_imprest_ctl_key(ctl, &key, "at:", hex, sizeof(hex), "");
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+    return ngx_http_imprest_ctl_key(ctl, key, "at:", hex, sizeof(hex), "");
+}
+
+
+static int
+ngx_http_imprest_ctl_token_revoke(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc, existed;
+    redisReply                  *reply;
+    ngx_http_imprest_ctl_key_t   key;
+
+    /* stdin ("-") is read once, on the second call */
+
+    rc = ngx_http_imprest_ctl_token_key(ctl, argc, argv, &key);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
         return rc;
     }
 
@@ -1932,10 +1950,8 @@ static int
 ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv)
 {
-    int                          rc, n, aborted;
-    char                        *pos[1], num[32], field[65];
-    u_char                       tok[NGX_HTTP_IMPREST_TOKEN_LEN];
-    u_char                       hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
+    int                          rc, aborted;
+    char                         num[32], field[65];
     size_t                       i, flen;
     json_t                      *obj, *v;
     long long                    exp, t;
@@ -1943,29 +1959,8 @@ ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl, int argc,
     redisReply                  *reply, *h, *k, *val, *ttl;
     ngx_http_imprest_ctl_key_t   key;
 
-    rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 1, &n);
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-        return rc;
-    }
-
-    if (ctl == NULL) {
-        return ngx_http_imprest_ctl_check_token(n ? pos[0] : NULL);
-    }
-
-    rc = ngx_http_imprest_ctl_read_token(pos[0], tok);
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-        return rc;
-    }
-
-    rc = ngx_http_imprest_digest_hex(tok, sizeof(tok), hex);
-    OPENSSL_cleanse(tok, sizeof(tok));
-
-    if (rc != 0) {
-        return ngx_http_imprest_ctl_error("SHA-256 failed");
-    }
-
-    rc = ngx_http_imprest_ctl_key(ctl, &key, "at:", hex, sizeof(hex), "");
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+    rc = ngx_http_imprest_ctl_token_key(ctl, argc, argv, &key);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
         return rc;
     }
 
@@ -2009,7 +2004,11 @@ ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl, int argc,
         return ngx_http_imprest_ctl_error("out of memory");
     }
 
-    rc = ngx_http_imprest_ctl_set_str(obj, "digest", hex, sizeof(hex));
+    /* the key ends with the token's digest */
+    rc = ngx_http_imprest_ctl_set_str(obj, "digest",
+                                      key.data + key.len
+                                      - NGX_HTTP_IMPREST_DIGEST_HEX_LEN,
+                                      NGX_HTTP_IMPREST_DIGEST_HEX_LEN);
     exp = -1;
 
     for (i = 0; rc == 0 && i < h->elements; i += 2) {
