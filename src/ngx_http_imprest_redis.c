@@ -1204,7 +1204,12 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
 
     for (i = 0; i < argc + 2; i++) {
         b = ngx_sprintf(b, "$%uz\r\n", avlen[i]);
-        b = ngx_cpymem(b, av[i], avlen[i]);
+
+        /* an empty argument may come as { 0, NULL } */
+        if (avlen[i]) {
+            b = ngx_cpymem(b, av[i], avlen[i]);
+        }
+
         *b++ = '\r';
         *b++ = '\n';
     }
