@@ -89,6 +89,8 @@ static void ngx_http_imprest_redis_on_connect(const redisAsyncContext *ac,
     int status);
 static void ngx_http_imprest_redis_on_disconnect(const redisAsyncContext *ac,
     int status);
+static void ngx_http_imprest_redis_policy_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
 static void ngx_http_imprest_redis_handshake_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
 static void ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
@@ -700,6 +702,27 @@ ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
         p->sent++;
     }
 
+    /*
+     * R13: an allkeys-* eviction policy may evict a used-code or rotated
+     * refresh-token marker and silently re-enable its reuse.  Checked on
+     * every connection; a Redis that refuses CONFIG is not an error.
+     */
+    argv[0] = "CONFIG";
+    argvlen[0] = 6;
+    argv[1] = "GET";
+    argvlen[1] = 3;
+    argv[2] = "maxmemory-policy";
+    argvlen[2] = sizeof("maxmemory-policy") - 1;
+
+    if (redisAsyncCommandArgv(ac, ngx_http_imprest_redis_policy_reply, NULL,
+                              3, argv, argvlen)
+        != REDIS_OK)
+    {
+        goto failed;
+    }
+
+    p->sent++;
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, p->log, 0,
                    "imprest: redis %V connecting", &rcf->addr);
 
@@ -1130,6 +1153,31 @@ ngx_http_imprest_redis_handshake_reply(redisAsyncContext *ac, void *reply,
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, p->log, 0,
                    "imprest: redis %V ready", &p->conf->addr);
+}
+
+
+static void
+ngx_http_imprest_redis_policy_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    redisReply                     *rep = reply, *v;
+    ngx_http_imprest_redis_peer_t  *p = ac->data;
+
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2
+        || rep->element[1]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    v = rep->element[1];
+
+    if (v->len >= 8 && ngx_strncmp(v->str, "allkeys-", 8) == 0) {
+        ngx_log_error(NGX_LOG_WARN, p->log, 0,
+                      "imprest: redis %V: maxmemory-policy \"%*s\" may "
+                      "evict the markers that make codes and refresh tokens "
+                      "single-use; use noeviction or a volatile-* policy",
+                      &p->conf->addr, v->len, v->str);
+    }
 }
 
 

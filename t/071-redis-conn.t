@@ -359,3 +359,46 @@ GET /api/v1/invoices
 --- no_error_log
 [error]
 functions unavailable
+
+
+
+=== TEST 13: R13 an allkeys-* eviction policy is reported at connection time (codes and refresh tokens rely on markers)
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT},
+            args => ['--maxmemory-policy', 'allkeys-lru']);
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- response_body_like: ^uid=alice cid=app1
+--- error_log eval
+qr/\[warn\] .*imprest: redis 127\.0\.0\.1:\d+: maxmemory-policy "allkeys-lru" may evict the markers that make codes and refresh tokens single-use/
+--- no_error_log
+[error]
+
+
+
+=== TEST 14: R13 noeviction (the suite's Redis) says nothing
+--- init
+seed();
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_REDIS_PORT
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- response_body_like: ^uid=alice cid=app1
+--- no_error_log
+maxmemory-policy
+[error]

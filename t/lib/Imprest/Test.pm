@@ -230,6 +230,10 @@ sub fake_redis {
                 print $c "-ERR unknown command 'FUNCTION'\r\n";
                 next;
             }
+            if ($name eq 'CONFIG') {
+                print $c "*2\r\n\$16\r\nmaxmemory-policy\r\n\$10\r\nnoeviction\r\n";
+                next;
+            }
             if ($name eq 'SCRIPT') {
                 my $sha = sha1_hex($cmd->[2]);
                 print $c "\$40\r\n$sha\r\n";
@@ -465,6 +469,10 @@ sub fake_serve {
         # a Redis 6 without functions: the gate falls back to EVALSHA
         if ($name eq 'FUNCTION') {
             print $c "-ERR unknown command 'FUNCTION'\r\n";
+            next;
+        }
+        if ($name eq 'CONFIG') {
+            print $c "*2\r\n\$16\r\nmaxmemory-policy\r\n\$10\r\nnoeviction\r\n";
             next;
         }
         if ($name eq 'SCRIPT') {
