@@ -298,39 +298,19 @@ ngx_http_imprest_as_error(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
 
     /* RFC 6749 5.2: Basic authentication failures get the challenge */
     if (status == NGX_HTTP_UNAUTHORIZED) {
-        h = ngx_list_push(&r->headers_out.headers);
+        h = ngx_http_imprest_add_header(r, "WWW-Authenticate",
+                                        "Basic realm=\"imprest\"");
         if (h == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        ngx_str_set(&h->key, "WWW-Authenticate");
-        ngx_str_set(&h->value, "Basic realm=\"imprest\"");
         r->headers_out.www_authenticate = h;
     }
 
-    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        ngx_str_set(&h->key, "Retry-After");
-        h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (h->value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->value.len = ngx_sprintf(h->value.data, "%T",
-                                   as->ilcf->retry_after)
-                       - h->value.data;
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
+        && ngx_http_imprest_retry_after(r, as->ilcf->retry_after) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* descriptions are fixed ASCII without '"' or '\\' (RFC 6749 5.2) */

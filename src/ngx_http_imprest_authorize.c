@@ -158,17 +158,12 @@ ngx_http_imprest_authorize_user(ngx_http_request_t *r,
      * Not r->headers_out.location: nginx would make a relative one
      * absolute from the Host header (RFC 9700 4.11: no open redirects).
      */
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_imprest_add_header(r, "Location", NULL);
     if (h == NULL) {
         *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
         return NGX_DONE;
     }
 
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Location");
     h->value.data = p;
 
     p = ngx_cpymem(p, as->ilcf->login_url.data, as->ilcf->login_url.len);
@@ -919,16 +914,13 @@ ngx_http_imprest_redirect(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
 
     (void) ngx_http_imprest_redirect_build(p, uri->data, uri->len, params, n);
 
-    r->headers_out.location = ngx_list_push(&r->headers_out.headers);
+    /* absolute: nginx leaves it as it is */
+    r->headers_out.location = ngx_http_imprest_add_header(r, "Location",
+                                                          NULL);
     if (r->headers_out.location == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->headers_out.location->hash = 1;
-#if (nginx_version >= 1023000)
-    r->headers_out.location->next = NULL;
-#endif
-    ngx_str_set(&r->headers_out.location->key, "Location");
     r->headers_out.location->value.data = p;
     r->headers_out.location->value.len = len;
 
@@ -1132,90 +1124,42 @@ ngx_http_imprest_consent_page(ngx_http_request_t *r,
 }
 
 
+/*
+ * Our pages: never framed, cached, sniffed or followed by a Referer that
+ * would carry a code onwards.
+ */
+
 static ngx_int_t
 ngx_http_imprest_send_html(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *body)
 {
-    ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_uint_t        i;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *h;
+    ngx_uint_t                    i;
+    ngx_http_imprest_loc_conf_t  *ilcf;
 
-    static struct {
-        ngx_str_t  name;
-        ngx_str_t  value;
-    }  headers[] = {
-        { ngx_string("Cache-Control"), ngx_string("no-store") },
-        { ngx_string("Pragma"), ngx_string("no-cache") },
-        { ngx_string("X-Frame-Options"), ngx_string("DENY") },
-        { ngx_string("Content-Security-Policy"),
-          ngx_string("default-src 'none'; style-src 'unsafe-inline'; "
-                     "form-action 'self'; frame-ancestors 'none'; "
-                     "base-uri 'none'") },
-        { ngx_string("Referrer-Policy"), ngx_string("no-referrer") },
-        { ngx_string("X-Content-Type-Options"), ngx_string("nosniff") }
+    static const char  *headers[] = {
+        "X-Frame-Options", "DENY",
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "Referrer-Policy", "no-referrer",
+        "X-Content-Type-Options", "nosniff"
     };
 
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i += 2) {
+        if (ngx_http_imprest_add_header(r, headers[i], headers[i + 1])
+            == NULL)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        h->key = headers[i].name;
-        h->value = headers[i].value;
     }
 
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = body->len;
-    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
+    ilcf = ngx_http_get_module_loc_conf(r, ngx_http_imprest_module);
 
-    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        ngx_str_set(&h->key, "Retry-After");
-        ngx_str_set(&h->value, "1");
-    }
-
-    if (r->method == NGX_HTTP_HEAD || body->len == 0) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_create_temp_buf(r->pool, body->len);
-    if (b == NULL) {
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
+        && ngx_http_imprest_retry_after(r, ilcf->retry_after) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_cpymem(b->last, body->data, body->len);
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_imprest_send(r, status, "text/html; charset=utf-8", body);
 }

@@ -10,8 +10,6 @@
 #include "ngx_http_imprest_response.h"
 
 
-static ngx_table_elt_t *ngx_http_imprest_add_header(ngx_http_request_t *r,
-    const char *name, size_t len);
 static u_char *ngx_http_imprest_quoted(u_char *p, ngx_str_t *s);
 
 
@@ -80,13 +78,12 @@ ngx_http_imprest_json_escape(u_char *dst, u_char *src, size_t len)
 
 
 ngx_int_t
-ngx_http_imprest_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *body)
+ngx_http_imprest_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_str_t *body)
 {
-    ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *h;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -95,25 +92,17 @@ ngx_http_imprest_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = body->len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 
     /* RFC 6749 5.1, RFC 6750 3: credentials answers are never cached */
-    h = ngx_http_imprest_add_header(r, "Cache-Control",
-                                    sizeof("Cache-Control") - 1);
-    if (h == NULL) {
+    if (ngx_http_imprest_add_header(r, "Cache-Control", "no-store") == NULL
+        || ngx_http_imprest_add_header(r, "Pragma", "no-cache") == NULL)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_str_set(&h->value, "no-store");
-
-    h = ngx_http_imprest_add_header(r, "Pragma", sizeof("Pragma") - 1);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_str_set(&h->value, "no-cache");
 
     if (r->method == NGX_HTTP_HEAD || body->len == 0) {
         r->header_only = 1;
@@ -137,6 +126,14 @@ ngx_http_imprest_send_json(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_imprest_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body)
+{
+    return ngx_http_imprest_send(r, status, "application/json", body);
 }
 
 
@@ -205,7 +202,7 @@ ngx_http_imprest_send_outcome(ngx_http_request_t *r,
             len += sizeof(", scope=\"\"") - 1 + 2 * ctx->required.len;
         }
 
-        h = ngx_list_push(&r->headers_out.headers);
+        h = ngx_http_imprest_add_header(r, "WWW-Authenticate", NULL);
         if (h == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -215,11 +212,6 @@ ngx_http_imprest_send_outcome(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        ngx_str_set(&h->key, "WWW-Authenticate");
         h->value.data = p;
 
         /*
@@ -243,20 +235,10 @@ ngx_http_imprest_send_outcome(ngx_http_request_t *r,
         r->headers_out.www_authenticate = h;
     }
 
-    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
-        h = ngx_http_imprest_add_header(r, "Retry-After",
-                                        sizeof("Retry-After") - 1);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (h->value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->value.len = ngx_sprintf(h->value.data, "%T", ilcf->retry_after)
-                       - h->value.data;
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
+        && ngx_http_imprest_retry_after(r, ilcf->retry_after) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     dlen = ngx_http_imprest_json_escape(NULL, desc.data, desc.len);
@@ -335,16 +317,11 @@ ngx_http_imprest_find_header(ngx_http_request_t *r, const char *name,
 ngx_int_t
 ngx_http_imprest_not_allowed(ngx_http_request_t *r, const char *allow)
 {
-    ngx_str_t         body;
-    ngx_table_elt_t  *h;
+    ngx_str_t  body;
 
-    h = ngx_http_imprest_add_header(r, "Allow", sizeof("Allow") - 1);
-    if (h == NULL) {
+    if (ngx_http_imprest_add_header(r, "Allow", allow) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->value.data = (u_char *) allow;
-    h->value.len = ngx_strlen(allow);
 
     ngx_str_set(&body, "{\"error\":\"invalid_request\","
                        "\"error_description\":\"method not allowed\"}\n");
@@ -353,9 +330,9 @@ ngx_http_imprest_not_allowed(ngx_http_request_t *r, const char *allow)
 }
 
 
-static ngx_table_elt_t *
+ngx_table_elt_t *
 ngx_http_imprest_add_header(ngx_http_request_t *r, const char *name,
-    size_t len)
+    const char *value)
 {
     ngx_table_elt_t  *h;
 
@@ -369,7 +346,36 @@ ngx_http_imprest_add_header(ngx_http_request_t *r, const char *name,
     h->next = NULL;
 #endif
     h->key.data = (u_char *) name;
-    h->key.len = len;
+    h->key.len = ngx_strlen(name);
+
+    if (value) {
+        h->value.data = (u_char *) value;
+        h->value.len = ngx_strlen(value);
+
+    } else {
+        ngx_str_null(&h->value);
+    }
 
     return h;
+}
+
+
+ngx_int_t
+ngx_http_imprest_retry_after(ngx_http_request_t *r, time_t seconds)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_imprest_add_header(r, "Retry-After", NULL);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->value.len = ngx_sprintf(h->value.data, "%T", seconds) - h->value.data;
+
+    return NGX_OK;
 }

@@ -15,6 +15,10 @@
 #include "ngx_http_imprest_module.h"
 
 
+/* sends status and body, never cached; returns what to finalize with */
+ngx_int_t ngx_http_imprest_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_str_t *body);
+
 /* sends status and body (application/json, no-store); returns for finalize */
 ngx_int_t ngx_http_imprest_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
@@ -26,6 +30,13 @@ ngx_int_t ngx_http_imprest_send_outcome(ngx_http_request_t *r,
 /* the last request header called name (any case), and how many there are */
 ngx_table_elt_t *ngx_http_imprest_find_header(ngx_http_request_t *r,
     const char *name, size_t len, ngx_uint_t *n);
+
+/* a response header; value NULL leaves it for the caller to set */
+ngx_table_elt_t *ngx_http_imprest_add_header(ngx_http_request_t *r,
+    const char *name, const char *value);
+
+ngx_int_t ngx_http_imprest_retry_after(ngx_http_request_t *r,
+    time_t seconds);
 
 /* 405 with Allow, JSON body */
 ngx_int_t ngx_http_imprest_not_allowed(ngx_http_request_t *r,
