@@ -260,6 +260,54 @@ ngx_http_imprest_as_token_request(ngx_http_request_t *r,
 }
 
 
+/*
+ * The "token" of a revocation or introspection request.  Its prefix says
+ * what it is, so token_type_hint (RFC 7009 2.1, RFC 7662 2.1: a hint the
+ * server MAY ignore) is not needed.  Returns NGX_OK with *type ("at" or
+ * "rt") and the record's key; NGX_DECLINED when it is none of our access
+ * or refresh tokens (answered as an unknown token, without Redis); else
+ * NGX_ERROR with the answer in *rc.
+ */
+
+ngx_int_t
+ngx_http_imprest_as_token_key(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, const char **type, ngx_str_t *key,
+    ngx_int_t *rc)
+{
+    ngx_str_t  token;
+
+    if (ngx_http_imprest_as_param(as, "token", &token) == 0) {
+        *rc = ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                  "invalid_request", "token is required");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_AT, token.data,
+                                     token.len))
+    {
+        *type = "at";
+
+    } else if (ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_RT,
+                                            token.data, token.len))
+    {
+        *type = "rt";
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_imprest_as_key(r, as->imcf, *type, token.data, token.len,
+                                key)
+        != NGX_OK)
+    {
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 ngx_uint_t
 ngx_http_imprest_as_param(ngx_http_imprest_as_t *as, const char *name,
     ngx_str_t *value)

@@ -83,6 +83,11 @@ ngx_int_t ngx_http_imprest_as_parse_body(ngx_http_request_t *r,
 ngx_int_t ngx_http_imprest_as_token_request(ngx_http_request_t *r,
     ngx_http_imprest_as_next_pt next);
 
+/* the "token" parameter: its type and record key (see the .c file) */
+ngx_int_t ngx_http_imprest_as_token_key(ngx_http_request_t *r,
+    ngx_http_imprest_as_t *as, const char **type, ngx_str_t *key,
+    ngx_int_t *rc);
+
 /* 0 absent, 1 once, 2 repeated (RFC 6749 3.1, 3.2) */
 ngx_uint_t ngx_http_imprest_as_param(ngx_http_imprest_as_t *as,
     const char *name, ngx_str_t *value);

@@ -49,9 +49,10 @@ static ngx_int_t
 ngx_http_imprest_introspect_auth(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as)
 {
+    ngx_int_t    rc;
     const char  *type, *argv[2];
     size_t       argvlen[2];
-    ngx_str_t    token, key;
+    ngx_str_t    key;
 
     if (as->introspect.len != 1 || as->introspect.data[0] != '1'
         || as->client_secret.len == 0)
@@ -61,30 +62,16 @@ ngx_http_imprest_introspect_auth(ngx_http_request_t *r,
                    "this client may not introspect tokens");
     }
 
-    if (ngx_http_imprest_as_param(as, "token", &token) == 0) {
-        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
-                   "invalid_request", "token is required");
-    }
+    switch (ngx_http_imprest_as_token_key(r, as, &type, &key, &rc)) {
 
-    if (ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_AT, token.data,
-                                     token.len))
-    {
-        type = "at";
+    case NGX_OK:
+        break;
 
-    } else if (ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_RT,
-                                            token.data, token.len))
-    {
-        type = "rt";
-
-    } else {
+    case NGX_DECLINED:
         return ngx_http_imprest_introspect_inactive(r);
-    }
 
-    if (ngx_http_imprest_as_key(r, as->imcf, type, token.data, token.len,
-                                &key)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    default:
+        return rc;
     }
 
     as->data = (void *) type;

@@ -44,39 +44,22 @@ ngx_http_imprest_revoke_body(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_imprest_revoke_auth(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
 {
+    ngx_int_t    rc;
     const char  *type, *argv[5];
     size_t       argvlen[5];
-    ngx_str_t    token, key;
+    ngx_str_t    key;
 
-    if (ngx_http_imprest_as_param(as, "token", &token) == 0) {
-        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
-                   "invalid_request", "token is required");
-    }
+    switch (ngx_http_imprest_as_token_key(r, as, &type, &key, &rc)) {
 
-    /*
-     * The type prefix says what the token is, so token_type_hint (RFC 7009
-     * 2.1: a hint the server MAY ignore) is not needed.  An invalid token
-     * is answered 200 (RFC 7009 2.2) without asking Redis.
-     */
-    if (ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_AT, token.data,
-                                     token.len))
-    {
-        type = "at";
+    case NGX_OK:
+        break;
 
-    } else if (ngx_http_imprest_token_check(NGX_HTTP_IMPREST_TOKEN_RT,
-                                            token.data, token.len))
-    {
-        type = "rt";
-
-    } else {
+    case NGX_DECLINED:
+        /* RFC 7009 2.2: an invalid token is answered 200 */
         return ngx_http_imprest_revoke_ok(r);
-    }
 
-    if (ngx_http_imprest_as_key(r, as->imcf, type, token.data, token.len,
-                                &key)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    default:
+        return rc;
     }
 
     argv[0] = "1";
