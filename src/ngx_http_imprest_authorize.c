@@ -985,7 +985,8 @@ static ngx_int_t
 ngx_http_imprest_consent_page(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az)
 {
-    u_char                    *p, *last, *start;
+    u_char                    *p;
+    const u_char              *last, *start, *t;
     size_t                     len;
     ngx_str_t                  body, tok, rid, action;
     ngx_uint_t                 i, j;
@@ -1045,16 +1046,11 @@ ngx_http_imprest_consent_page(ngx_http_request_t *r,
                    sizeof("</b> asks to:</p><ul>") - 1);
 
     /* the requested scopes, described from the catalogue */
+    start = az->scope.data;
     last = az->scope.data + az->scope.len;
 
-    for (start = az->scope.data; start < last; start = tok.data + tok.len + 1)
-    {
-        tok.data = start;
-        tok.len = 0;
-
-        while (tok.data + tok.len < last && tok.data[tok.len] != ' ') {
-            tok.len++;
-        }
+    while ((tok.len = ngx_http_imprest_list_next(&start, last, &t)) != 0) {
+        tok.data = (u_char *) t;
 
         for (j = 0; j < as->imcf->scopes->nelts; j++) {
             if (sc[j].name.len == tok.len

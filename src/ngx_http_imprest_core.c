@@ -354,34 +354,48 @@ ngx_http_imprest_uuid_v4(unsigned char *out)
 }
 
 
+size_t
+ngx_http_imprest_list_next(const unsigned char **pos,
+    const unsigned char *last, const unsigned char **tok)
+{
+    const unsigned char  *p;
+
+    /* RFC 6749, 3.3: tokens are delimited by %x20 only */
+
+    p = *pos;
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    *tok = p;
+
+    while (p < last && *p != ' ') {
+        p++;
+    }
+
+    *pos = p;
+
+    return p - *tok;
+}
+
+
 int
 ngx_http_imprest_scope_has(const unsigned char *list, size_t len,
     const unsigned char *want, size_t wlen)
 {
-    const unsigned char  *p, *last, *start;
+    size_t                n;
+    const unsigned char  *p, *last, *tok;
 
     if (wlen == 0 || list == NULL) {
         return 0;
     }
 
-    /* RFC 6749, 3.3: tokens are delimited by %x20 only */
-
     p = list;
     last = list + len;
 
-    while (p < last) {
-
-        while (p < last && *p == ' ') {
-            p++;
-        }
-
-        start = p;
-
-        while (p < last && *p != ' ') {
-            p++;
-        }
-
-        if ((size_t) (p - start) == wlen && memcmp(start, want, wlen) == 0) {
+    while ((n = ngx_http_imprest_list_next(&p, last, &tok)) != 0) {
+        if (n == wlen && memcmp(tok, want, wlen) == 0) {
             return 1;
         }
     }

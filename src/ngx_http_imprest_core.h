@@ -93,6 +93,14 @@ int ngx_http_imprest_uuid_canonical(const unsigned char *s, size_t len,
 int ngx_http_imprest_uuid_v4(unsigned char *out);
 
 /*
+ * Space-separated lists (scopes, organizations): the next token at or
+ * after *pos, leading spaces skipped.  Returns its length, 0 at the end,
+ * and moves *pos past it.
+ */
+size_t ngx_http_imprest_list_next(const unsigned char **pos,
+    const unsigned char *last, const unsigned char **tok);
+
+/*
  * RFC 6749 3.3: is the scope token want (wlen bytes) one of the
  * space-delimited, case-sensitive tokens of list?  Returns 1 or 0.
  */

@@ -569,8 +569,9 @@ ngx_http_imprest_outcome_e
 ngx_http_imprest_decide(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
     ngx_http_imprest_loc_conf_t *ilcf, ngx_uint_t check_org)
 {
-    u_char     *p, *last, *start;
-    ngx_str_t   required;
+    size_t         n;
+    ngx_str_t      required;
+    const u_char  *p, *last, *start;
 
     if (ctx->unavailable) {
         ctx->description = "the authorization service is unavailable";
@@ -640,24 +641,14 @@ ngx_http_imprest_decide(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
     p = required.data;
     last = p + required.len;
 
-    while (p < last) {
-        while (p < last && *p == ' ') {
-            p++;
-        }
-
-        start = p;
-
-        while (p < last && *p != ' ') {
-            p++;
-        }
-
-        if (p > start
-            && !ngx_http_imprest_scope_has(ctx->scope.data, ctx->scope.len,
-                                           start, p - start))
+    while ((n = ngx_http_imprest_list_next(&p, last, &start)) != 0)
+    {
+        if (!ngx_http_imprest_scope_has(ctx->scope.data, ctx->scope.len,
+                                        start, n))
         {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "imprest: token of user \"%V\" lacks scope \"%*s\"",
-                          &ctx->user_id, (size_t) (p - start), start);
+                          "imprest: token of user \"%V\" lacks scope "
+                          "\"%*s\"", &ctx->user_id, n, start);
 
             ctx->required = required;
             ctx->description = "the token lacks a required scope";

@@ -93,8 +93,9 @@ ngx_http_imprest_introspect_done(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
     char         *s;
-    size_t        i;
+    size_t        i, n;
     time_t        iat, exp;
+    const u_char *p, *tok;
     json_t       *j, *orgs;
     ngx_int_t     rc;
     ngx_str_t     f[7], body;
@@ -166,29 +167,12 @@ ngx_http_imprest_introspect_done(ngx_http_request_t *r,
                                                    f[6].len));
     }
 
+    p = f[3].data;
+
+    while ((n = ngx_http_imprest_list_next(&p, f[3].data + f[3].len, &tok))
+           != 0)
     {
-        u_char  *p, *last, *start;
-
-        p = f[3].data;
-        last = p + f[3].len;
-
-        while (p < last) {
-            while (p < last && *p == ' ') {
-                p++;
-            }
-
-            start = p;
-
-            while (p < last && *p != ' ') {
-                p++;
-            }
-
-            if (p > start) {
-                json_array_append_new(orgs,
-                                      json_stringn((char *) start,
-                                                   p - start));
-            }
-        }
+        json_array_append_new(orgs, json_stringn((char *) tok, n));
     }
 
     json_object_set_new(j, "organizations", orgs);
