@@ -283,12 +283,12 @@ ngx_http_imprest_authorize_client(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
     int                        n;
-    u_char                    *p, *last, *start, *key;
+    u_char                    *p, *key;
     size_t                     len;
     ngx_int_t                  rc;
     ngx_str_t                  rt, method, registered, ru, ttl;
     ngx_uint_t                 i, nuris, found;
-    const u_char              *v;
+    const u_char              *v, *cur, *last, *uri;
     const char                *argv[10];
     size_t                     argvlen[10];
     u_char                     ttlbuf[NGX_TIME_T_LEN];
@@ -296,13 +296,7 @@ ngx_http_imprest_authorize_client(ngx_http_request_t *r,
 
     az = as->data;
 
-    if (reply == NULL) {
-        return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                   "Temporarily unavailable",
-                   "Please try again in a moment.");
-    }
-
-    rc = ngx_http_imprest_as_client_reply(r, as, reply);
+    rc = reply ? ngx_http_imprest_as_client_reply(r, as, reply) : NGX_ERROR;
 
     if (rc == NGX_ERROR) {
         return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -317,29 +311,16 @@ ngx_http_imprest_authorize_client(ngx_http_request_t *r,
     }
 
     /* RFC 6749 3.1.2.3: exact match among the registered URIs */
-    p = as->redirect_uris.data;
-    last = p + as->redirect_uris.len;
+    cur = as->redirect_uris.data;
+    last = cur + as->redirect_uris.len;
     nuris = 0;
     found = 0;
 
-    while (p < last) {
-        while (p < last && *p == ' ') {
-            p++;
-        }
-
-        start = p;
-
-        while (p < last && *p != ' ') {
-            p++;
-        }
-
-        if (p == start) {
-            break;
-        }
-
+    while ((registered.len = ngx_http_imprest_list_next(&cur, last, &uri))
+           != 0)
+    {
+        registered.data = (u_char *) uri;
         nuris++;
-        registered.data = start;
-        registered.len = p - start;
 
         if (az->ru_given) {
             if (!found
