@@ -1735,3 +1735,44 @@ after_response(0, sub {
 http init upstream
 [alert]
 [crit]
+
+
+
+=== TEST 55: a lookup made while another is unanswered is held, then written once that reply is in
+--- before_start
+stop_fake();
+# the first lookup is answered 0.5s late: alice, or eve if the next
+# command had already been written behind it; the next one is bob's
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT},
+                 [{ delay => 0.5, reply => gate_reply(),
+                    busy => gate_reply(uid => 'eve') },
+                  gate_reply(uid => 'bob')]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=2s
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- init
+my $first = bg_get('/api/v1/first', headers => [
+    "Authorization: Bearer $AT", "X-Organization-Id: $ORG1"]);
+ok(wait_log('imprest: redis command queued: token, 1 pending', 2),
+   'the first lookup is in flight');
+after_response(0, sub {
+    ok(wait_log('imprest: redis command held behind 1 in flight', 0),
+       'the second lookup was held');
+    my $r = bg_wait($first);
+    is($r->{status}, 200, 'the first lookup is answered');
+    like($r->{body}, qr/^uid=alice /,
+         'nothing was written behind the unanswered lookup');
+});
+--- request
+GET /api/v1/second
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT_BOB\nX-Organization-Id: $Imprest::Test::ORG1"
+--- response_body eval
+"uid=bob cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/second\n"
+--- no_error_log
+[error]
+[alert]
+[crit]

@@ -426,7 +426,9 @@ sub signal_redis {
 # so on (the last array serves every later connection; in an array the
 # last item repeats).  Items as in fake_redis(), plus { reply => raw,
 # then => raw, after => seconds }: a reply, then bytes nobody asked for,
-# and { reply => raw, drip => seconds }: one byte per write.
+# and { reply => raw, drip => seconds }: one byte per write, and
+# { reply => raw, busy => raw }: busy is sent instead when, once the delay
+# is over, another command has already arrived behind this one.
 # Each connection has its own process, so one that hangs does not stop
 # the next from being served.
 sub fake_redis_conns {
@@ -489,7 +491,11 @@ sub fake_serve {
         Time::HiRes::sleep($r->{delay}) if $r->{delay};
         if ($r->{hang}) { sleep 60; last }
         last if $r->{close};
-        if ($r->{drip}) {
+        if (defined $r->{busy}
+            && (length $buf || IO::Select->new($c)->can_read(0)))
+        {
+            print $c $r->{busy};
+        } elsif ($r->{drip}) {
             for my $byte (split //, $r->{reply}) {
                 print $c $byte;
                 Time::HiRes::sleep($r->{drip});
