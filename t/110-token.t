@@ -993,9 +993,7 @@ Retry-After: 1
 --- response_body eval
 $::UNAVAILABLE
 --- error_log eval
-# refused at once, or, when the request lands while a reconnect attempt is
-# still in progress, failed when that attempt is refused
-qr/imprest: redis (unavailable|127\.0\.0\.1:\d+: no reply: connection closed)/
+$Imprest::Test::REDIS_DOWN
 --- no_error_log
 imprest: tokens issued
 [alert]

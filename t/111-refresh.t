@@ -442,8 +442,8 @@ Cache-Control: no-store
 Retry-After: 1
 --- response_body eval
 $::UNAVAILABLE
---- error_log
-imprest: redis unavailable
+--- error_log eval
+$Imprest::Test::REDIS_DOWN
 --- no_error_log
 imprest: tokens issued
 [alert]
