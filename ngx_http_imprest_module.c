@@ -433,6 +433,17 @@ ngx_http_imprest_create_loc_conf(ngx_conf_t *cf)
 }
 
 
+static const char  *ngx_http_imprest_endpoint_names[] = {
+    "",
+    "imprest_organizations",
+    "imprest_authorize",
+    "imprest_token",
+    "imprest_revoke",
+    "imprest_introspect",
+    "imprest_metadata"
+};
+
+
 static char *
 ngx_http_imprest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
@@ -457,6 +468,20 @@ ngx_http_imprest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->login_url, prev->login_url, "");
 
     imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_imprest_module);
+
+    /*
+     * The authorization server's endpoints authenticate clients their own
+     * way (RFC 6749 2.3); a Bearer gate in front of them would refuse every
+     * client, so the combination is a configuration mistake, also when
+     * "imprest_gate on" is inherited from the server block.
+     */
+    if (conf->gate && conf->endpoint > NGX_HTTP_IMPREST_EP_ORGS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"imprest_gate on\" reaches a location with "
+                           "\"%s\": add \"imprest_gate off;\" there",
+                           ngx_http_imprest_endpoint_names[conf->endpoint]);
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->gate) {
         imcf->used = 1;
@@ -750,6 +775,19 @@ ngx_http_imprest_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     imcf->issuer = value[1];
+
+    /* what a browser's Origin names on a form POST from our pages */
+    imcf->issuer_origin.data = ngx_pnalloc(cf->pool, value[1].len);
+    if (imcf->issuer_origin.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    imcf->issuer_origin.len = ngx_http_imprest_uri_origin(
+                                  imcf->issuer_origin.data, value[1].data,
+                                  value[1].len);
+    if (imcf->issuer_origin.len == 0) {
+        goto invalid;
+    }
 
     return NGX_CONF_OK;
 

@@ -8,6 +8,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_imprest_as.h"
+#include "ngx_http_imprest_request.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_script.h"
 
@@ -28,11 +29,16 @@ static ngx_int_t ngx_http_imprest_as_client_checked(ngx_http_request_t *r,
 ngx_http_imprest_as_t *
 ngx_http_imprest_as_create(ngx_http_request_t *r)
 {
-    ngx_http_imprest_as_t  *as;
+    ngx_http_imprest_as_t       *as;
+    ngx_http_imprest_request_t  *req;
 
-    as = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
-    if (as) {
-        return as;
+    req = ngx_http_imprest_request(r);
+    if (req == NULL) {
+        return NULL;
+    }
+
+    if (req->as) {
+        return req->as;
     }
 
     as = ngx_pcalloc(r->pool, sizeof(ngx_http_imprest_as_t));
@@ -43,9 +49,20 @@ ngx_http_imprest_as_create(ngx_http_request_t *r)
     as->imcf = ngx_http_get_module_main_conf(r, ngx_http_imprest_module);
     as->ilcf = ngx_http_get_module_loc_conf(r, ngx_http_imprest_module);
 
-    ngx_http_set_ctx(r, as, ngx_http_imprest_module);
+    req->as = as;
 
     return as;
+}
+
+
+ngx_http_imprest_as_t *
+ngx_http_imprest_as_get(ngx_http_request_t *r)
+{
+    ngx_http_imprest_request_t  *req;
+
+    req = ngx_http_imprest_request_get(r);
+
+    return req ? req->as : NULL;
 }
 
 
@@ -136,7 +153,7 @@ ngx_http_imprest_as_body_read(ngx_http_request_t *r)
     ngx_http_imprest_as_t       *as;
     ngx_http_imprest_as_body_t  *b;
 
-    as = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+    as = ngx_http_imprest_as_get(r);
     b = as->data;
     as->data = NULL;
 
@@ -243,7 +260,7 @@ ngx_http_imprest_as_token_request(ngx_http_request_t *r,
     ngx_str_t               v;
     ngx_http_imprest_as_t  *as;
 
-    as = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+    as = ngx_http_imprest_as_get(r);
 
     if (ngx_http_imprest_as_parse_body(r, as, &rc) != NGX_OK) {
         return rc;

@@ -66,6 +66,9 @@ struct ngx_http_imprest_as_s {
 
 ngx_http_imprest_as_t *ngx_http_imprest_as_create(ngx_http_request_t *r);
 
+/* the endpoint state of this location, once created; or NULL */
+ngx_http_imprest_as_t *ngx_http_imprest_as_get(ngx_http_request_t *r);
+
 ngx_int_t ngx_http_imprest_as_eval(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, ngx_http_imprest_redis_script_t *script,
     int argc, const char **argv, const size_t *argvlen,

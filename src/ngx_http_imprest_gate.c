@@ -10,6 +10,7 @@
 #include "ngx_http_imprest_module.h"
 #include "ngx_http_imprest_core.h"
 #include "ngx_http_imprest_gate.h"
+#include "ngx_http_imprest_request.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_script.h"
 
@@ -21,7 +22,6 @@ typedef struct {
 } ngx_http_imprest_lookup_t;
 
 
-static void ngx_http_imprest_ctx_marker(void *data);
 static void ngx_http_imprest_scan_org(ngx_http_request_t *r,
     ngx_http_imprest_ctx_t *ctx);
 static ngx_http_imprest_outcome_e ngx_http_imprest_read_org(
@@ -165,49 +165,19 @@ answer:
 }
 
 
-static void
-ngx_http_imprest_ctx_marker(void *data)
-{
-    /* identifies the ctx among the pool cleanups; nothing to release */
-}
-
-
 ngx_http_imprest_ctx_t *
 ngx_http_imprest_get_ctx(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t      *cln;
-    ngx_http_imprest_ctx_t  *ctx;
+    ngx_http_imprest_request_t  *req;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
-    if (ctx) {
-        return ctx;
-    }
-
-    /* internal redirects clear r->ctx but keep the pool */
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_http_imprest_ctx_marker) {
-            ctx = cln->data;
-            if (ctx->waiting) {
-                continue;
-            }
-
-            ngx_http_set_ctx(r, ctx, ngx_http_imprest_module);
-            return ctx;
-        }
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_imprest_ctx_t));
-    if (cln == NULL) {
+    req = ngx_http_imprest_request(r);
+    if (req == NULL) {
         return NULL;
     }
 
-    ctx = cln->data;
-    ngx_memzero(ctx, sizeof(ngx_http_imprest_ctx_t));
-    cln->handler = ngx_http_imprest_ctx_marker;
+    req->checked = 1;
 
-    ngx_http_set_ctx(r, ctx, ngx_http_imprest_module);
-
-    return ctx;
+    return &req->check;
 }
 
 
@@ -317,7 +287,7 @@ ngx_http_imprest_scan_org(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx)
 {
     ngx_table_elt_t  *h;
 
-    if (ctx->headers_done || ctx->org_scanned) {
+    if (ctx->org_scanned) {
         return;
     }
 
@@ -677,11 +647,12 @@ ngx_http_imprest_set_headers(ngx_http_request_t *r,
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *nh;
 
-    if (ctx->headers_done) {
-        goto org;
-    }
-
-    /* a later location may still need the organization the client sent */
+    /*
+     * Rebuilt in every gated location the request passes through: after
+     * an internal redirect this location's strip list applies too, and
+     * the gate's own headers of the previous pass are replaced.  The
+     * organization the client sent is kept in ctx for a later location.
+     */
     ngx_http_imprest_scan_org(r, ctx);
 
     /* rebuilt rather than edited in place: ngx_list_t cannot delete */
@@ -764,33 +735,6 @@ ngx_http_imprest_set_headers(ngx_http_request_t *r,
         {
             return NGX_ERROR;
         }
-    }
-
-    ctx->org_pushed = (ctx->org_id.len != 0);
-    ctx->headers_done = 1;
-
-    return NGX_OK;
-
-org:
-
-    /* once checked, here or in a location this request was redirected to */
-    if (ctx->org_id.len && !ctx->org_pushed) {
-        list = &r->headers_in.headers;
-
-        if (ngx_http_imprest_push_header(r, list, "X-Organization-Id",
-                                         &ctx->org_id) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (ilcf->identity_headers
-            && ngx_http_imprest_push_header(r, list, "X-Imprest-Org-Id",
-                                            &ctx->org_id) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        ctx->org_pushed = 1;
     }
 
     return NGX_OK;
@@ -882,15 +826,19 @@ static ngx_int_t
 ngx_http_imprest_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_str_t               *s;
-    ngx_http_imprest_ctx_t  *ctx;
+    ngx_str_t                   *s;
+    ngx_http_imprest_ctx_t      *ctx;
+    ngx_http_imprest_request_t  *req;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+    req = ngx_http_imprest_request_get(r);
 
-    if (ctx == NULL) {
+    /* empty wherever no token check ran: endpoints, other locations */
+    if (req == NULL || !req->checked) {
         v->not_found = 1;
         return NGX_OK;
     }
+
+    ctx = &req->check;
 
     /*
      * Identity is published once the token itself was found valid (so a

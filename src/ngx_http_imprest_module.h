@@ -50,6 +50,7 @@ typedef struct {
     ngx_http_imprest_redis_conf_t   redis;
 
     ngx_str_t                       issuer;
+    ngx_str_t                       issuer_origin; /* RFC 6454 */
     ngx_array_t                    *scopes;      /* ngx_http_imprest_scope_t */
     ngx_str_t                       scope_names; /* space-separated */
     time_t                          code_ttl;
@@ -84,10 +85,8 @@ typedef struct {
 
 
 /*
- * Per-request state.  It survives internal redirects (see
- * ngx_http_imprest_get_ctx()), so a try_files or error_page jump into
- * another gated location re-applies that location's rules to the same
- * looked-up record instead of seeing the already stripped header.
+ * The token check's state, part of the request context below.  It
+ * survives internal redirects (see ngx_http_imprest_request()).
  */
 typedef struct {
     ngx_http_imprest_outcome_e      outcome;
@@ -109,10 +108,21 @@ typedef struct {
     unsigned                        granted:1;
     unsigned                        member:1;
     unsigned                        unavailable:1;
-    unsigned                        headers_done:1;
-    unsigned                        org_pushed:1;
     unsigned                        org_scanned:1;
 } ngx_http_imprest_ctx_t;
+
+
+/*
+ * The one thing the module's ctx slot ever holds for a request (see
+ * ngx_http_imprest_request.c): the token check of the gate and of
+ * /api/v1/me/organizations, and an authorization server endpoint's state.
+ * The $imprest_* variables read the check only, and only once one ran.
+ */
+typedef struct {
+    ngx_http_imprest_ctx_t          check;
+    struct ngx_http_imprest_as_s   *as;           /* or NULL */
+    unsigned                        checked:1;
+} ngx_http_imprest_request_t;
 
 
 extern ngx_module_t  ngx_http_imprest_module;

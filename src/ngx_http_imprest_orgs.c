@@ -63,7 +63,11 @@ ngx_http_imprest_orgs_done(ngx_http_request_t *r)
 {
     ngx_http_imprest_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+    ctx = ngx_http_imprest_get_ctx(r);
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
     ngx_http_finalize_request(r, ngx_http_imprest_orgs_respond(r, ctx));
 }

@@ -63,7 +63,7 @@ ngx_http_imprest_token_body(ngx_http_request_t *r)
     ngx_uint_t              i, n;
     ngx_http_imprest_as_t  *as;
 
-    as = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+    as = ngx_http_imprest_as_get(r);
 
     if (ngx_http_imprest_as_parse_body(r, as, &rc) != NGX_OK) {
         return rc;

@@ -67,6 +67,19 @@ our $HTTP_CONFIG = <<'_EOC_';
     }
 _EOC_
 
+# Every block of every file logs every $imprest_* variable at http level,
+# as operators do (README, log_format): each location of each test then
+# evaluates them, gate or not, and a worker that crashes on one fails the
+# block.
+our $LOG_VARIABLES = <<'_EOC_';
+    log_format imprest_vars '$request $status st=$imprest_status '
+                            'u=$imprest_user_id c=$imprest_client_id '
+                            'o=$imprest_org_id s="$imprest_scope"';
+    access_log logs/imprest_vars.log imprest_vars;
+_EOC_
+
+Test::Nginx::Socket::set_http_config_filter(sub { $LOG_VARIABLES . shift });
+
 sub use_http_config {
     Test::Nginx::Socket::add_block_preprocessor(sub {
         my $block = shift;

@@ -25,7 +25,7 @@ our @EXPORT = qw(
     log_level no_long_string no_root_location server_name
     add_block_preprocessor add_response_body_check add_cleanup_handler
     env_to_nginx is_str bail_out config_preamble timeout
-    check_accum_error_log no_nginx_manager
+    check_accum_error_log no_nginx_manager set_http_config_filter
     server_addr server_root html_dir server_port server_port_for_client
 );
 
@@ -106,6 +106,9 @@ sub timeout { $Timeout = shift if @_; return $Timeout }
 sub check_accum_error_log { $CheckAccumErrLog = 1 }
 sub config_preamble { $ConfigPreamble = shift }
 sub add_block_preprocessor { unshift @BlockPreprocessors, shift }
+# as the original: applied after $TEST_NGINX_* expansion, to every block
+our $FilterHttpConfig;
+sub set_http_config_filter { $FilterHttpConfig = shift }
 sub add_response_body_check { push @ResponseBodyChecks, shift }
 sub add_cleanup_handler { unshift @CleanupHandlers, shift }
 
@@ -192,6 +195,8 @@ sub run_test {
         ($cfg{$section}, my $err) = _expand_env($text);
         return Test::More::fail("$name - --- $section: $err") if $err;
     }
+    $cfg{http_config} = $FilterHttpConfig->($cfg{http_config})
+        if $FilterHttpConfig;
     ($cfg{config}, my $err) = _expand_env($config);
     return Test::More::fail("$name - --- config: $err") if $err;
 
