@@ -61,6 +61,8 @@ static ngx_int_t ngx_http_imprest_page(ngx_http_request_t *r,
 static ngx_int_t ngx_http_imprest_consent_page(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az);
 static ngx_int_t ngx_http_imprest_send_html(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *body, ngx_str_t *form_to);
+static ngx_int_t ngx_http_imprest_send_page(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
 static u_char *ngx_http_imprest_html(u_char *p, ngx_str_t *s);
 static size_t ngx_http_imprest_html_len(ngx_str_t *s);
@@ -172,7 +174,7 @@ ngx_http_imprest_authorize_user(ngx_http_request_t *r,
 
     h->value.len = p - h->value.data;
 
-    *rc = ngx_http_imprest_send_html(r, NGX_HTTP_MOVED_TEMPORARILY, &empty);
+    *rc = ngx_http_imprest_send_page(r, NGX_HTTP_MOVED_TEMPORARILY, &empty);
     return NGX_DONE;
 }
 
@@ -573,7 +575,7 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
     size_t                     i, norgs;
     ngx_uint_t                 norigins;
     ngx_int_t                  rc;
-    ngx_str_t                  rid, decision, origin;
+    ngx_str_t                  rid, decision;
     const char                *argv[9];
     size_t                     argvlen[9];
     u_char                     now[NGX_TIME_T_LEN], ttl[NGX_TIME_T_LEN];
@@ -581,7 +583,7 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
     ngx_http_imprest_as_t     *as;
     ngx_http_imprest_authz_t  *az;
 
-    as = ngx_http_get_module_ctx(r, ngx_http_imprest_module);
+    as = ngx_http_imprest_as_get(r);
 
     az = ngx_pcalloc(r->pool, sizeof(ngx_http_imprest_authz_t));
     if (az == NULL) {
@@ -595,32 +597,27 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
     }
 
     /*
-     * A browser names the page's origin: one that is not the issuer's is
-     * a cross-site submission (the request id already binds the form to
-     * this user; this is defence in depth).
+     * A browser names the page's origin (RFC 6454, 7) on every POST: one
+     * that is not the issuer's is a cross-site submission, and so is
+     * "null", which a foreign page can produce (a sandboxed frame, a
+     * redirect chain).  The request id already binds the form to this
+     * user; this is defence in depth.  Our pages' Referrer-Policy
+     * (same-origin) keeps the browser sending the real origin.
      */
     h = ngx_http_imprest_find_header(r, "Origin", sizeof("Origin") - 1,
                                      &norigins);
 
-    if (h && !(h->value.len == 4
-               && ngx_strncmp(h->value.data, "null", 4) == 0))
+    if (h && (norigins != 1
+              || h->value.len != as->imcf->issuer_origin.len
+              || ngx_strncasecmp(h->value.data, as->imcf->issuer_origin.data,
+                                 h->value.len) != 0))
     {
-        /* the issuer's origin: scheme "://" host [":" port] */
-        origin = as->imcf->issuer;
-        p = ngx_strlchr(origin.data + sizeof("http://") - 1,
-                        origin.data + origin.len, '/');
-        if (p) {
-            origin.len = p - origin.data;
-        }
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "imprest: consent form posted from a foreign origin");
 
-        if (h->value.len != origin.len
-            || ngx_strncasecmp(h->value.data, origin.data, origin.len) != 0
-            || norigins != 1)
-        {
-            return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN,
-                       "Not allowed",
-                       "This form was not sent from this site.");
-        }
+        return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN, "Not allowed",
+                                     "This form was not sent from this "
+                                     "site.");
     }
 
     if (ngx_http_imprest_as_parse_body(r, as, &rc) != NGX_OK) {
@@ -911,7 +908,7 @@ ngx_http_imprest_redirect(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
         ngx_str_t  empty = ngx_null_string;
 
         /* no-store, and nothing that could leak the code onwards */
-        (void) ngx_http_imprest_send_html(r, status, &empty);
+        (void) ngx_http_imprest_send_page(r, status, &empty);
     }
 
     return NGX_OK;
@@ -944,7 +941,7 @@ ngx_http_imprest_page(ngx_http_request_t *r, ngx_uint_t status,
                     "</html>\n", title, title, message);
     body.len = p - body.data;
 
-    return ngx_http_imprest_send_html(r, status, &body);
+    return ngx_http_imprest_send_page(r, status, &body);
 }
 
 
@@ -969,7 +966,7 @@ ngx_http_imprest_consent_page(ngx_http_request_t *r,
     u_char                    *p;
     const u_char              *last, *start, *t;
     size_t                     len;
-    ngx_str_t                  body, tok, rid, action;
+    ngx_str_t                  body, tok, rid, action, form_to;
     ngx_uint_t                 i, j;
     ngx_keyval_t              *org;
     ngx_http_imprest_scope_t  *sc;
@@ -1097,28 +1094,57 @@ ngx_http_imprest_consent_page(ngx_http_request_t *r,
 
     body.len = p - body.data;
 
-    return ngx_http_imprest_send_html(r, NGX_HTTP_OK, &body);
+    /*
+     * The form posts to us, and the answer redirects to the client, on
+     * another origin for any third-party app: browsers apply form-action
+     * to that redirect too, so the client's origin is allowed as well.
+     */
+    form_to.data = ngx_pnalloc(r->pool, az->redirect_uri.len);
+    if (form_to.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    form_to.len = ngx_http_imprest_uri_origin(form_to.data,
+                                              az->redirect_uri.data,
+                                              az->redirect_uri.len);
+
+    return ngx_http_imprest_send_html(r, NGX_HTTP_OK, &body, &form_to);
+}
+
+
+static ngx_int_t
+ngx_http_imprest_send_page(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body)
+{
+    return ngx_http_imprest_send_html(r, status, body, NULL);
 }
 
 
 /*
  * Our pages: never framed, cached, sniffed or followed by a Referer that
- * would carry a code onwards.
+ * would carry a code onwards (same-origin: no Referer to another origin,
+ * and the form's POST keeps a real Origin header).  form_to: the origin a
+ * form's answer may redirect to, besides 'self'.
  */
 
 static ngx_int_t
 ngx_http_imprest_send_html(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *body)
+    ngx_str_t *body, ngx_str_t *form_to)
 {
+    u_char                       *p;
+    size_t                        len;
     ngx_uint_t                    i;
+    ngx_table_elt_t              *h;
     ngx_http_imprest_loc_conf_t  *ilcf;
+
+    static const char  csp_head[] =
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'";
+    static const char  csp_tail[] =
+        "; frame-ancestors 'none'; base-uri 'none'";
 
     static const char  *headers[] = {
         "X-Frame-Options", "DENY",
-        "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        "Referrer-Policy", "no-referrer",
+        "Referrer-Policy", "same-origin",
         "X-Content-Type-Options", "nosniff"
     };
 
@@ -1129,6 +1155,29 @@ ngx_http_imprest_send_html(ngx_http_request_t *r, ngx_uint_t status,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
+
+    len = sizeof(csp_head) - 1 + sizeof(csp_tail)
+          + (form_to ? 1 + form_to->len : 0);
+
+    h = ngx_http_imprest_add_header(r, "Content-Security-Policy", NULL);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->value.data = ngx_pnalloc(r->pool, len);
+    if (h->value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(h->value.data, csp_head, sizeof(csp_head) - 1);
+
+    if (form_to && form_to->len) {
+        *p++ = ' ';
+        p = ngx_cpymem(p, form_to->data, form_to->len);
+    }
+
+    p = ngx_cpymem(p, csp_tail, sizeof(csp_tail) - 1);
+    h->value.len = p - h->value.data;
 
     ilcf = ngx_http_get_module_loc_conf(r, ngx_http_imprest_module);
 

@@ -442,6 +442,92 @@ ngx_http_imprest_redirect_uri_register_check(const unsigned char *uri,
 }
 
 
+size_t
+ngx_http_imprest_uri_origin(unsigned char *dst, const unsigned char *uri,
+    size_t len)
+{
+    size_t         i, n, olen, colon;
+    unsigned char  c, scheme[6];
+
+    for (i = 0; i < len && uri[i] != ':'; i++) {
+        c = uri[i];
+        c = (c >= 'A' && c <= 'Z') ? (c | 0x20) : c;
+
+        if (!((c >= 'a' && c <= 'z')
+              || (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-'
+                            || c == '.'))))
+        {
+            return 0;
+        }
+
+        if (i < sizeof(scheme)) {
+            scheme[i] = c;
+        }
+    }
+
+    if (i == 0 || i == len) {
+        return 0;
+    }
+
+    n = i;
+    olen = n + 1;                                   /* "scheme:" */
+
+    if ((n == 5 && memcmp(scheme, "https", 5) == 0)
+        || (n == 4 && memcmp(scheme, "http", 4) == 0))
+    {
+        if (len - n < 4 || uri[n + 1] != '/' || uri[n + 2] != '/') {
+            return 0;
+        }
+
+        colon = 0;
+
+        for (olen = n + 3; olen < len; olen++) {
+            c = uri[olen];
+
+            if (c == '/' || c == '?' || c == '#') {
+                break;
+            }
+
+            if (c == ':') {
+                colon = olen;       /* a port, unless inside "[...]" */
+
+            } else if (c == ']') {
+                colon = 0;
+
+            } else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                         || (c >= '0' && c <= '9') || c == '.' || c == '-'
+                         || c == '['))
+            {
+                return 0;
+            }
+        }
+
+        if (olen == n + 3 || colon == olen - 1) {
+            return 0;
+        }
+
+        /* browsers leave a default port out of the origin they send */
+        if (colon
+            && ((n == 5 && olen - colon == 4
+                 && memcmp(uri + colon, ":443", 4) == 0)
+                || (n == 4 && olen - colon == 3
+                    && memcmp(uri + colon, ":80", 3) == 0)))
+        {
+            olen = colon;
+        }
+    }
+
+    if (dst) {
+        for (i = 0; i < olen; i++) {
+            c = uri[i];
+            dst[i] = (c >= 'A' && c <= 'Z') ? (c | 0x20) : c;
+        }
+    }
+
+    return olen;
+}
+
+
 int
 ngx_http_imprest_redirect_uri_match(const unsigned char *registered,
     size_t rlen, const unsigned char *presented, size_t plen)

@@ -140,6 +140,18 @@ const char *ngx_http_imprest_redirect_uri_register_check(
     const unsigned char *uri, size_t len);
 
 /*
+ * The origin of an absolute URI (RFC 6454, 4), for an Origin comparison
+ * or a CSP source expression: "scheme://host[:port]" of an http(s) URI,
+ * lower-cased into dst (NULL: only measure), with a default port (":443"
+ * for https, ":80" for http) dropped as browsers do; "scheme:" of any
+ * other scheme.  Returns its length, or 0 when the URI has no origin that
+ * can be written safely (a character outside [a-z0-9.:[]-] in it).  dst
+ * holds at most len bytes.
+ */
+size_t ngx_http_imprest_uri_origin(unsigned char *dst,
+    const unsigned char *uri, size_t len);
+
+/*
  * Does the presented redirect URI match the registered one?  Exact byte
  * comparison (RFC 9700, 2.1; RFC 6749, 3.1.2.3): no case folding, no
  * normalisation, no trailing slash tolerance.  Only exception, RFC 8252,

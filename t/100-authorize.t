@@ -150,9 +150,9 @@ Origin: https://x.example
 --- response_headers
 Content-Type: text/html; charset=utf-8
 X-Frame-Options: DENY
-Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'
+Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https://app.example; frame-ancestors 'none'; base-uri 'none'
 Cache-Control: no-store
-Referrer-Policy: no-referrer
+Referrer-Policy: same-origin
 !Access-Control-Allow-Origin
 !Access-Control-Allow-Credentials
 !Location

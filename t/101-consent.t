@@ -26,9 +26,14 @@ use_as_config();
 # http{} preamble
 add_block_preprocessor(sub {
     my $block = shift;
+    my $http = $Imprest::Test::AS_HTTP_CONFIG;
     if (defined(my $redis = $block->imprest_redis)) {
-        (my $http = $Imprest::Test::AS_HTTP_CONFIG)
-            =~ s/imprest_redis [^;]*;/imprest_redis $redis;/;
+        $http =~ s/imprest_redis [^;]*;/imprest_redis $redis;/;
+        $block->set_value(http_config => $http);
+    }
+    # "--- issuer: URL" replaces imprest_issuer (an https deployment)
+    if (defined(my $issuer = $block->issuer)) {
+        $http =~ s/imprest_issuer [^;]*;/imprest_issuer $issuer;/;
         $block->set_value(http_config => $http);
     }
     undef $main::CODE;
@@ -74,7 +79,7 @@ add_response_body_check(sub {
 
 our %RID;
 sub rid { my ($n) = @_; return $RID{$n} //= token_new('cr') }
-rid($_) for qw(a b c d e);
+rid($_) for qw(a b c d e f);
 
 # AS-AZ-5: 1 KB of everything a query or a Location could trip over
 our $STATE = substr('a&b=c#d%e+f g/h?~;' x 60, 0, 1024);
@@ -115,7 +120,7 @@ sub code_loc {
     my $sep = $uri =~ /\\\?/ ? '&' : '\?';
     my $state = defined $o{state} && length $o{state}
                 ? '&state=' . quotemeta(enc($o{state})) : '';
-    my $iss = quotemeta(enc(iss()));
+    my $iss = quotemeta(enc($o{iss} // iss()));
     return qr/\r\nLocation: $uri${sep}code=(imp_ac_[A-Za-z0-9_-]{49})(?{ $main::CODE = $^N })$state&iss=$iss\r\n/;
 }
 
@@ -126,7 +131,7 @@ sub deny_loc {
            . '?error=access_denied&error_description='
            . enc('the user denied the request')
            . (length $state ? '&state=' . enc($state) : '')
-           . '&iss=' . enc(iss());
+           . '&iss=' . enc($o{iss} // iss());
 }
 
 sub page {
@@ -168,7 +173,7 @@ Origin: http://127.0.0.1:$TEST_NGINX_SERVER_PORT
 main::code_loc(state => 'st-1')
 --- response_headers
 Cache-Control: no-store
-Referrer-Policy: no-referrer
+Referrer-Policy: same-origin
 --- response_body eval
 ''
 --- codes: 1
@@ -583,30 +588,30 @@ imprest: redis command queued
 
 
 
-=== TEST 17: an Origin that is only a prefix of the issuer is foreign too
+=== TEST 17: an Origin that is only a prefix of the issuer is foreign too, and so is "null" (a sandboxed frame's)
 --- init
 seed_as();
-put_consent(rid => rid($_), state => 'st-1') for qw(a b c);
+put_consent(rid => rid($_), state => 'st-1') for qw(a b c d);
 --- request eval
-[main::approve(main::rid('a')), main::approve(main::rid('b')), main::approve(main::rid('c'))]
+[map { main::approve(main::rid($_)) } qw(a b c d)]
 --- more_headers eval
 [map { "X-Test-User: alice\nContent-Type: application/x-www-form-urlencoded\nOrigin: $_" }
- 'http:', 'http:/', 'http://']
+ 'http:', 'http:/', 'http://', 'null']
 --- error_code eval
-main::n(3, 403)
+main::n(4, 403)
 --- response_body eval
-main::n(3, main::page('Not allowed', 'This form was not sent from this site.'))
+main::n(4, main::page('Not allowed', 'This form was not sent from this site.'))
 --- codes eval
-main::n(3, 0)
+main::n(4, 0)
 --- consents eval
-main::n(3, 3)
+main::n(4, 4)
 --- no_error_log
 imprest: redis command queued
 [error]
 
 
 
-=== TEST 18: Origin equal to the issuer, or "null" (what a browser sends from a no-referrer page), or none: accepted
+=== TEST 18: Origin equal to the issuer's origin (any case), or none (a non-browser client): accepted
 --- init
 seed_as();
 put_consent(rid => rid($_), state => 'st-1') for qw(a b c);
@@ -614,7 +619,7 @@ put_consent(rid => rid($_), state => 'st-1') for qw(a b c);
 [main::approve(main::rid('a')), main::approve(main::rid('b')), main::approve(main::rid('c'))]
 --- more_headers eval
 ["X-Test-User: alice\nContent-Type: application/x-www-form-urlencoded\nOrigin: http://127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}",
- "X-Test-User: alice\nContent-Type: application/x-www-form-urlencoded\nOrigin: null",
+ "X-Test-User: alice\nContent-Type: application/x-www-form-urlencoded\nOrigin: HTTP://127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}",
  "X-Test-User: alice\nContent-Type: application/x-www-form-urlencoded"]
 --- error_code eval
 [303, 303, 303]
@@ -781,3 +786,100 @@ main::page('Temporarily unavailable', 'Please try again in a moment.')
 "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}: connect failed: Connection refused"
 --- no_error_log
 approved a request
+
+
+
+=== TEST 25: an https issuer: approve and deny sent with the browser's Origin (the issuer's scheme, host and port) go through
+--- issuer: https://auth.example.com
+--- init
+seed_as();
+put_consent(rid => rid($_), state => 'st-1') for qw(a b);
+--- request eval
+[main::approve(main::rid('a')),
+ main::post(request_id => main::rid('b'), decision => 'deny')]
+--- more_headers
+X-Test-User: alice
+Content-Type: application/x-www-form-urlencoded
+Origin: https://auth.example.com
+--- error_code eval
+[303, 303]
+--- raw_response_headers_like eval
+[main::code_loc(state => 'st-1', iss => 'https://auth.example.com'),
+ do { my $l = main::deny_loc(iss => 'https://auth.example.com');
+      qr/\r\nLocation: \Q$l\E\r\n/ }]
+--- codes eval
+[1, 1]
+--- consents eval
+[1, 0]
+--- code_record eval
+[main::code_rec(), undef]
+--- no_error_log
+[error]
+
+
+
+=== TEST 26: an https issuer: every near miss of its origin, and "null", is foreign
+--- issuer: https://auth.example.com
+--- init
+seed_as();
+put_consent(rid => rid($_), state => 'st-1') for qw(a b c d e f);
+--- request eval
+[map { main::approve(main::rid($_)) } qw(a b c d e f)]
+--- more_headers eval
+[map { "X-Test-User: alice\nContent-Type: application/x-www-form-urlencoded\nOrigin: $_" }
+ 'https:/', 'http://auth.example.com', 'https://auth.example.com.evil',
+ 'https://auth.example.com:8443', 'null', 'https://evil.example']
+--- error_code eval
+main::n(6, 403)
+--- response_body eval
+main::n(6, main::page('Not allowed', 'This form was not sent from this site.'))
+--- codes eval
+main::n(6, 0)
+--- consents eval
+main::n(6, 6)
+--- error_log
+imprest: consent form posted from a foreign origin
+--- no_error_log
+imprest: redis command queued
+[error]
+
+
+
+=== TEST 27: an https issuer with a port and a path: its origin is scheme, host and port only
+--- issuer: https://auth.example.com:8443/tenant
+--- init
+seed_as();
+put_consent(rid => rid($_), state => 'st-1') for qw(a b);
+--- request eval
+[main::approve(main::rid('a')), main::approve(main::rid('b'))]
+--- more_headers eval
+[map { "X-Test-User: alice\nContent-Type: application/x-www-form-urlencoded\nOrigin: $_" }
+ 'https://auth.example.com', 'https://auth.example.com:8443']
+--- error_code eval
+[403, 303]
+--- raw_response_headers_like eval
+['.', main::code_loc(state => 'st-1', iss => 'https://auth.example.com:8443/tenant')]
+--- codes eval
+[0, 1]
+--- no_error_log
+[error]
+
+
+
+=== TEST 28: an https issuer written with its default port: browsers leave ":443" out of Origin
+--- issuer: https://auth.example.com:443
+--- init
+seed_as();
+put_consent(rid => rid('a'), state => 'st-1');
+--- request eval
+main::approve(main::rid('a'))
+--- more_headers
+X-Test-User: alice
+Content-Type: application/x-www-form-urlencoded
+Origin: https://auth.example.com
+--- error_code: 303
+--- raw_response_headers_like eval
+main::code_loc(state => 'st-1', iss => 'https://auth.example.com:443')
+--- codes: 1
+--- no_error_log
+[error]

@@ -1694,6 +1694,66 @@ test_random(void)
 }
 
 
+static int
+origin_is(const char *uri, const char *want)
+{
+    size_t          n, len;
+    unsigned char  *in, *out;
+
+    len = strlen(uri);
+    in = dup_exact((const unsigned char *) uri, len);
+    out = alloc_exact(len);
+
+    n = ngx_http_imprest_uri_origin(NULL, in, len);
+
+    if (n != ngx_http_imprest_uri_origin(out, in, len)
+        || n != strlen(want) || memcmp(out, want, n) != 0)
+    {
+        printf("origin of \"%s\": \"%.*s\", want \"%s\"\n",
+               uri, (int) n, out, want);
+        n = (size_t) -1;
+    }
+
+    free(in);
+    free(out);
+
+    return n != (size_t) -1;
+}
+
+
+/* RFC 6454, 4: what the Origin check and the consent CSP compare */
+
+static void
+test_origin(void)
+{
+    CHECK(origin_is("https://auth.example.com", "https://auth.example.com"));
+    CHECK(origin_is("https://auth.example.com/oauth", "https://auth.example.com"));
+    CHECK(origin_is("HTTPS://Auth.Example.COM/x", "https://auth.example.com"));
+    CHECK(origin_is("https://a.example:8443/cb?x=1", "https://a.example:8443"));
+    CHECK(origin_is("https://a.example:443/cb", "https://a.example"));
+    CHECK(origin_is("http://127.0.0.1:80/cb", "http://127.0.0.1"));
+    CHECK(origin_is("http://127.0.0.1:443/cb", "http://127.0.0.1:443"));
+    CHECK(origin_is("https://a.example:80/cb", "https://a.example:80"));
+    CHECK(origin_is("http://127.0.0.1:51234/cb", "http://127.0.0.1:51234"));
+    CHECK(origin_is("http://[::1]:8080/cb", "http://[::1]:8080"));
+    CHECK(origin_is("http://[::1]/cb", "http://[::1]"));
+    CHECK(origin_is("https://a.example#f", "https://a.example"));
+    CHECK(origin_is("com.example.app:/cb", "com.example.app:"));
+    /* nothing that could break out of a header or a CSP source list */
+    CHECK(origin_is("https://a.example;script-src/cb", ""));
+    CHECK(origin_is("https://a example/cb", ""));
+    CHECK(origin_is("https://a.example,evil/cb", ""));
+    CHECK(origin_is("https://a'b/cb", ""));
+    CHECK(origin_is("https:///cb", ""));
+    CHECK(origin_is("https:/a.example", ""));
+    CHECK(origin_is("https://a.example:/cb", ""));
+    CHECK(origin_is("https://u@a.example/cb", ""));
+    CHECK(origin_is("noscheme", ""));
+    CHECK(origin_is(":x", ""));
+    CHECK(origin_is("", ""));
+}
+
+
 int
 main(void)
 {
@@ -1705,6 +1765,7 @@ main(void)
     test_redirect_build();
     test_redirect_register();
     test_redirect_match();
+    test_origin();
     test_pkce();
     test_basic();
     test_html_escape();
