@@ -20,12 +20,17 @@
 
 #include "ngx_http_imprest_as.h"
 #include "ngx_http_imprest_endpoints.h"
+#include "ngx_http_imprest_html.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_script.h"
 
 
 #define NGX_HTTP_IMPREST_TOKEN_CR       "cr"
 #define NGX_HTTP_IMPREST_MAX_ORGS       64
+#define NGX_HTTP_IMPREST_MAX_ORGS_TEXT  "64"
+
+/* more organizations than this: one list box instead of checkboxes */
+#define NGX_HTTP_IMPREST_CONSENT_CHECKBOXES  20
 
 
 typedef struct {
@@ -64,8 +69,6 @@ static ngx_int_t ngx_http_imprest_send_html(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body, ngx_str_t *form_to);
 static ngx_int_t ngx_http_imprest_send_page(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
-static u_char *ngx_http_imprest_html(u_char *p, ngx_str_t *s);
-static size_t ngx_http_imprest_html_len(ngx_str_t *s);
 
 
 static const char  *ngx_http_imprest_authorize_single[] = {
@@ -418,7 +421,17 @@ ngx_http_imprest_authorize_client(ngx_http_request_t *r,
         az->scope = as->client_scope;
     }
 
-    if (!ngx_http_imprest_scope_valid(az->scope.data, az->scope.len)
+    /* RFC 6749 3.3: a set, bounded; repeats are dropped here, once */
+    p = ngx_pnalloc(r->pool, az->scope.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    az->scope.len = ngx_http_imprest_scope_set(p, az->scope.data,
+                                               az->scope.len);
+    az->scope.data = p;
+
+    if (az->scope.len == 0
         || !ngx_http_imprest_scope_subset(az->scope.data, az->scope.len,
                                           as->client_scope.data,
                                           as->client_scope.len)
@@ -655,16 +668,25 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
             continue;
         }
 
-        if (norgs == NGX_HTTP_IMPREST_MAX_ORGS
-            || !ngx_http_imprest_uuid_canonical(as->params[i].value,
+        if (norgs == NGX_HTTP_IMPREST_MAX_ORGS) {
+            return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+                       "Too many organizations",
+                       "Choose at most " NGX_HTTP_IMPREST_MAX_ORGS_TEXT
+                       " organizations for one application.");
+        }
+
+        if (!ngx_http_imprest_uuid_canonical(as->params[i].value,
                                                 as->params[i].value_len, p))
         {
             return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
                        "Invalid request", "The organization list is invalid.");
         }
 
-        if (norgs) {
-            p[-1] = ' ';
+        /* a set, like a scope: a repeated organization counts once */
+        if (ngx_http_imprest_scope_has(orgs, p - orgs, p,
+                                       NGX_HTTP_IMPREST_UUID_LEN))
+        {
+            continue;
         }
 
         p += NGX_HTTP_IMPREST_UUID_LEN;
@@ -945,17 +967,27 @@ ngx_http_imprest_page(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static u_char *
-ngx_http_imprest_html(u_char *p, ngx_str_t *s)
-{
-    return p + ngx_http_imprest_html_escape(p, s->data, s->len);
-}
+/* the picker lists organizations by name, as people look for them */
 
-
-static size_t
-ngx_http_imprest_html_len(ngx_str_t *s)
+static int ngx_libc_cdecl
+ngx_http_imprest_org_cmp(const void *one, const void *two)
 {
-    return ngx_http_imprest_html_escape(NULL, s->data, s->len);
+    size_t               n;
+    ngx_int_t            rc;
+    const ngx_keyval_t  *a = one, *b = two;
+    const ngx_str_t     *an, *bn;
+
+    an = a->value.len ? &a->value : &a->key;
+    bn = b->value.len ? &b->value : &b->key;
+
+    n = ngx_min(an->len, bn->len);
+    rc = ngx_strncasecmp(an->data, bn->data, n);
+
+    if (rc == 0 && an->len != bn->len) {
+        rc = an->len < bn->len ? -1 : 1;
+    }
+
+    return rc ? (int) rc : ngx_strcmp(a->key.data, b->key.data);
 }
 
 
@@ -963,67 +995,43 @@ static ngx_int_t
 ngx_http_imprest_consent_page(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az)
 {
-    u_char                    *p;
+    u_char                     num[NGX_INT_T_LEN];
     const u_char              *last, *start, *t;
-    size_t                     len;
-    ngx_str_t                  body, tok, rid, action, form_to;
-    ngx_uint_t                 i, j;
+    ngx_str_t                  body, tok, rid, form_to, *name;
+    ngx_uint_t                 i, j, picker;
     ngx_keyval_t              *org;
+    ngx_http_imprest_html_t    h;
     ngx_http_imprest_scope_t  *sc;
 
-    static const char  head[] =
+    rid.data = az->rid;
+    rid.len = NGX_HTTP_IMPREST_TOKEN_LEN;
+
+    sc = as->imcf->scopes->elts;
+    org = as->orgs->elts;
+
+    /* a start; the writer grows to what the page needs */
+    ngx_http_imprest_html_init(&h, r->pool,
+                               2048 + 128 * as->orgs->nelts);
+
+    ngx_http_imprest_html_lit(&h,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width\">"
         "<title>Authorize an application: Imprest</title><style>"
         "body{font-family:sans-serif;max-width:34em;margin:2em auto;"
         "padding:0 1em;color:#222}h1{font-size:1.4em}"
         "li{margin:.4em 0}.s{font-family:monospace}"
+        "select{width:100%;font-size:1em}"
         "button{font-size:1em;padding:.5em 1.5em;margin-right:1em}"
-        "</style></head><body><main>";
+        "</style></head><body><main><h1>");
+    ngx_http_imprest_html_text(&h, &as->client_name);
+    ngx_http_imprest_html_lit(&h, " wants to access your Imprest account</h1>"
+                                  "<p>Signed in as <b>");
+    ngx_http_imprest_html_text(&h, &az->user);
+    ngx_http_imprest_html_lit(&h, "</b>. <b>");
+    ngx_http_imprest_html_text(&h, &as->client_name);
+    ngx_http_imprest_html_lit(&h, "</b> asks to:</p><ul>");
 
-    rid.data = az->rid;
-    rid.len = NGX_HTTP_IMPREST_TOKEN_LEN;
-    action = r->uri;
-
-    sc = as->imcf->scopes->elts;
-    org = as->orgs->elts;
-
-    len = sizeof(head) - 1 + 4096
-          + ngx_http_imprest_html_len(&as->client_name) * 2
-          + ngx_http_imprest_html_len(&az->redirect_uri)
-          + ngx_http_imprest_html_len(&action)
-          + ngx_http_imprest_html_len(&az->user);
-
-    for (i = 0; i < as->imcf->scopes->nelts; i++) {
-        len += 128 + ngx_http_imprest_html_len(&sc[i].name)
-               + ngx_http_imprest_html_len(&sc[i].description);
-    }
-
-    for (i = 0; i < as->orgs->nelts; i++) {
-        len += 256 + ngx_http_imprest_html_len(&org[i].key) * 2
-               + ngx_http_imprest_html_len(&org[i].value);
-    }
-
-    body.data = ngx_pnalloc(r->pool, len);
-    if (body.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(body.data, head, sizeof(head) - 1);
-
-    p = ngx_cpymem(p, "<h1>", 4);
-    p = ngx_http_imprest_html(p, &as->client_name);
-    p = ngx_cpymem(p, " wants to access your Imprest account</h1>",
-                   sizeof(" wants to access your Imprest account</h1>") - 1);
-
-    p = ngx_cpymem(p, "<p>Signed in as <b>", sizeof("<p>Signed in as <b>") - 1);
-    p = ngx_http_imprest_html(p, &az->user);
-    p = ngx_cpymem(p, "</b>. <b>", sizeof("</b>. <b>") - 1);
-    p = ngx_http_imprest_html(p, &as->client_name);
-    p = ngx_cpymem(p, "</b> asks to:</p><ul>",
-                   sizeof("</b> asks to:</p><ul>") - 1);
-
-    /* the requested scopes, described from the catalogue */
+    /* the requested scopes (a set: no repeats), from the catalogue */
     start = az->scope.data;
     last = az->scope.data + az->scope.len;
 
@@ -1034,65 +1042,87 @@ ngx_http_imprest_consent_page(ngx_http_request_t *r,
             if (sc[j].name.len == tok.len
                 && ngx_strncmp(sc[j].name.data, tok.data, tok.len) == 0)
             {
-                p = ngx_cpymem(p, "<li>", 4);
-                p = ngx_http_imprest_html(p, &sc[j].description);
-                p = ngx_cpymem(p, " <span class=\"s\">(",
-                               sizeof(" <span class=\"s\">(") - 1);
-                p = ngx_http_imprest_html(p, &sc[j].name);
-                p = ngx_cpymem(p, ")</span></li>",
-                               sizeof(")</span></li>") - 1);
+                ngx_http_imprest_html_lit(&h, "<li>");
+                ngx_http_imprest_html_text(&h, &sc[j].description);
+                ngx_http_imprest_html_lit(&h, " <span class=\"s\">(");
+                ngx_http_imprest_html_text(&h, &sc[j].name);
+                ngx_http_imprest_html_lit(&h, ")</span></li>");
                 break;
             }
         }
     }
 
-    p = ngx_cpymem(p, "</ul><form method=\"post\" action=\"",
-                   sizeof("</ul><form method=\"post\" action=\"") - 1);
-    p = ngx_http_imprest_html(p, &action);
-    p = ngx_cpymem(p, "\"><input type=\"hidden\" name=\"request_id\" value=\"",
-                   sizeof("\"><input type=\"hidden\" name=\"request_id\" "
-                          "value=\"") - 1);
-    p = ngx_http_imprest_html(p, &rid);
-    p = ngx_cpymem(p, "\"><fieldset><legend>On behalf of these "
-                      "organizations</legend>",
-                   sizeof("\"><fieldset><legend>On behalf of these "
-                          "organizations</legend>") - 1);
+    ngx_http_imprest_html_lit(&h, "</ul><form method=\"post\" action=\"");
+    ngx_http_imprest_html_text(&h, &r->uri);
+    ngx_http_imprest_html_lit(&h, "\"><input type=\"hidden\" "
+                                  "name=\"request_id\" value=\"");
+    ngx_http_imprest_html_text(&h, &rid);
+    ngx_http_imprest_html_lit(&h, "\"><fieldset><legend>On behalf of these "
+                                  "organizations</legend>");
 
-    for (i = 0; i < as->orgs->nelts; i++) {
-        p = ngx_cpymem(p, "<div><label><input type=\"checkbox\" name=\"org\" "
-                          "value=\"",
-                       sizeof("<div><label><input type=\"checkbox\" "
-                              "name=\"org\" value=\"") - 1);
-        p = ngx_http_imprest_html(p, &org[i].key);
-        p = ngx_cpymem(p, "\"", 1);
+    /*
+     * A few organizations are checkboxes; a bookkeeper's thousands are
+     * one list box in name order, which browsers let people scroll, jump
+     * in by typing a name, and multi-select, without script.
+     */
+    picker = as->orgs->nelts > NGX_HTTP_IMPREST_CONSENT_CHECKBOXES;
 
-        if (as->orgs->nelts == 1) {
-            p = ngx_cpymem(p, " checked", sizeof(" checked") - 1);
-        }
+    if (picker) {
+        ngx_qsort(org, as->orgs->nelts, sizeof(ngx_keyval_t),
+                  ngx_http_imprest_org_cmp);
 
-        p = ngx_cpymem(p, "> ", 2);
-        p = ngx_http_imprest_html(p, org[i].value.len ? &org[i].value
-                                                      : &org[i].key);
-        p = ngx_cpymem(p, "</label></div>", sizeof("</label></div>") - 1);
+        ngx_http_imprest_html_lit(&h, "<p><label for=\"org\">Choose up to "
+            NGX_HTTP_IMPREST_MAX_ORGS_TEXT " of your ");
+        ngx_http_imprest_html_raw(&h, num,
+                                  ngx_sprintf(num, "%ui", as->orgs->nelts)
+                                  - num);
+        ngx_http_imprest_html_lit(&h, " organizations (type a name to jump "
+            "to it; hold Ctrl, or Cmd on a Mac, to choose several):</label>"
+            "</p><select id=\"org\" name=\"org\" multiple size=\"15\" "
+            "required>");
     }
 
-    p = ngx_cpymem(p, "</fieldset><p>You will be sent back to <span "
-                      "class=\"s\">",
-                   sizeof("</fieldset><p>You will be sent back to <span "
-                          "class=\"s\">") - 1);
-    p = ngx_http_imprest_html(p, &az->redirect_uri);
-    p = ngx_cpymem(p, "</span>.</p><p><button type=\"submit\" "
-                      "name=\"decision\" value=\"approve\">Approve</button>"
-                      "<button type=\"submit\" name=\"decision\" "
-                      "value=\"deny\">Deny</button></p></form></main>"
-                      "</body></html>\n",
-                   sizeof("</span>.</p><p><button type=\"submit\" "
-                          "name=\"decision\" value=\"approve\">Approve"
-                          "</button><button type=\"submit\" "
-                          "name=\"decision\" value=\"deny\">Deny</button>"
-                          "</p></form></main></body></html>\n") - 1);
+    for (i = 0; i < as->orgs->nelts; i++) {
+        name = org[i].value.len ? &org[i].value : &org[i].key;
 
-    body.len = p - body.data;
+        if (picker) {
+            ngx_http_imprest_html_lit(&h, "<option value=\"");
+            ngx_http_imprest_html_text(&h, &org[i].key);
+            ngx_http_imprest_html_lit(&h, "\">");
+            ngx_http_imprest_html_text(&h, name);
+            ngx_http_imprest_html_lit(&h, "</option>");
+            continue;
+        }
+
+        ngx_http_imprest_html_lit(&h, "<div><label><input type=\"checkbox\" "
+                                      "name=\"org\" value=\"");
+        ngx_http_imprest_html_text(&h, &org[i].key);
+        ngx_http_imprest_html_lit(&h, "\"");
+
+        if (as->orgs->nelts == 1) {
+            ngx_http_imprest_html_lit(&h, " checked");
+        }
+
+        ngx_http_imprest_html_lit(&h, "> ");
+        ngx_http_imprest_html_text(&h, name);
+        ngx_http_imprest_html_lit(&h, "</label></div>");
+    }
+
+    if (picker) {
+        ngx_http_imprest_html_lit(&h, "</select>");
+    }
+
+    ngx_http_imprest_html_lit(&h, "</fieldset><p>You will be sent back to "
+                                  "<span class=\"s\">");
+    ngx_http_imprest_html_text(&h, &az->redirect_uri);
+    ngx_http_imprest_html_lit(&h, "</span>.</p><p><button type=\"submit\" "
+        "name=\"decision\" value=\"approve\">Approve</button>"
+        "<button type=\"submit\" name=\"decision\" value=\"deny\" "
+        "formnovalidate>Deny</button></p></form></main></body></html>\n");
+
+    if (ngx_http_imprest_html_done(&h, &body) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     /*
      * The form posts to us, and the answer redirects to the client, on

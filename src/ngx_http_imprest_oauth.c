@@ -908,6 +908,51 @@ ngx_http_imprest_scope_valid(const unsigned char *list, size_t len)
 }
 
 
+size_t
+ngx_http_imprest_scope_set(unsigned char *dst, const unsigned char *src,
+    size_t len)
+{
+    size_t                n, tokens;
+    const unsigned char  *p, *last, *start;
+
+    if (len > NGX_HTTP_IMPREST_SCOPE_MAX_LEN
+        || !ngx_http_imprest_scope_valid(src, len))
+    {
+        return 0;
+    }
+
+    n = 0;
+    tokens = 0;
+    p = src;
+    last = src + len;
+
+    while (p < last) {
+        start = p;
+
+        while (p < last && *p != ' ') {
+            p++;
+        }
+
+        if (++tokens > NGX_HTTP_IMPREST_SCOPE_MAX_TOKENS) {
+            return 0;
+        }
+
+        if (!ngx_http_imprest_scope_has(dst, n, start, (size_t) (p - start))) {
+            if (n) {
+                dst[n++] = ' ';
+            }
+
+            memcpy(dst + n, start, (size_t) (p - start));
+            n += (size_t) (p - start);
+        }
+
+        p++;    /* the one space, or past the end */
+    }
+
+    return n;
+}
+
+
 int
 ngx_http_imprest_scope_subset(const unsigned char *sub, size_t slen,
     const unsigned char *set, size_t len)

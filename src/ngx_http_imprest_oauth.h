@@ -36,6 +36,10 @@
 #define NGX_HTTP_IMPREST_REDIRECT_URI_MAX    2000
 
 /* RFC 7636, 4.1: code_verifier = 43*128unreserved */
+/* a scope list's bounds (RFC 6749 3.3 sets none; ours are generous) */
+#define NGX_HTTP_IMPREST_SCOPE_MAX_LEN       2048
+#define NGX_HTTP_IMPREST_SCOPE_MAX_TOKENS    256
+
 #define NGX_HTTP_IMPREST_PKCE_MIN            43
 #define NGX_HTTP_IMPREST_PKCE_MAX            128
 
@@ -227,6 +231,17 @@ size_t ngx_http_imprest_html_escape(unsigned char *dst,
  * tokens, none leading or trailing, not empty.  Returns 1 when valid.
  */
 int ngx_http_imprest_scope_valid(const unsigned char *list, size_t len);
+
+/*
+ * RFC 6749, 3.3: a scope is a set.  Writes the tokens of src to dst
+ * (room for len bytes), each once, in the order of their first
+ * occurrence, separated by one space.  Returns the length written; 0 when
+ * src is not a valid list (ngx_http_imprest_scope_valid) or is longer than
+ * NGX_HTTP_IMPREST_SCOPE_MAX_LEN bytes or NGX_HTTP_IMPREST_SCOPE_MAX_TOKENS
+ * tokens.  dst may not overlap src.
+ */
+size_t ngx_http_imprest_scope_set(unsigned char *dst,
+    const unsigned char *src, size_t len);
 
 /*
  * 1 when sub has at least one token and each of its tokens is one of the

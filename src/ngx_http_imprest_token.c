@@ -227,6 +227,7 @@ static ngx_int_t
 ngx_http_imprest_token_refresh(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as)
 {
+    u_char                        *p;
     ngx_str_t                      rt, scope, okey, akey, rkey;
     ngx_uint_t                     has_scope;
     const char                    *argv[10];
@@ -252,9 +253,25 @@ ngx_http_imprest_token_refresh(ngx_http_request_t *r,
 
     has_scope = ngx_http_imprest_as_param(as, "scope", &scope);
 
-    if (has_scope && !ngx_http_imprest_scope_valid(scope.data, scope.len)) {
-        return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
-                   "invalid_scope", "malformed scope");
+    if (has_scope) {
+        /* RFC 6749 3.3: a set; repeats are dropped before Redis sees it */
+        p = ngx_pnalloc(r->pool, scope.len);
+        if (p == NULL) {
+            return ngx_http_imprest_token_unavailable(r, as);
+        }
+
+        if (!ngx_http_imprest_scope_valid(scope.data, scope.len)) {
+            return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                       "invalid_scope", "malformed scope");
+        }
+
+        scope.len = ngx_http_imprest_scope_set(p, scope.data, scope.len);
+        scope.data = p;
+
+        if (scope.len == 0) {
+            return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
+                       "invalid_scope", "the scope is too long");
+        }
     }
 
     t = ngx_http_imprest_token_new(r, as);

@@ -951,3 +951,43 @@ main::n(2, 'Location: (?:' . quotemeta(main::iss()) . ')?/login\?return_to='
 --- no_error_log
 imprest: redis command queued
 [error]
+
+
+
+=== TEST 39: RFC 6749 3.3 a scope is a set: 100 repeats of each token show each once and store it once
+--- init
+seed_as();
+--- request eval
+main::authz(scope => CORE::join ' ', ('money_in', 'money_out') x 100)
+--- more_headers
+X-Test-User: alice
+--- error_code: 200
+--- response_body_like eval
+main::in_order('<ul><li>Read invoices and incoming payments <span class="s">(money_in)</span></li>',
+ '<li>Read bills and outgoing payments <span class="s">(money_out)</span></li></ul>')
+--- response_body_unlike eval
+qr{\(money_in\).*\(money_in\)|\(money_out\).*\(money_out\)}s
+--- consent_record eval
+main::consent()
+--- no_error_log
+[error]
+
+
+
+=== TEST 40: a scope's bound: 2048 bytes pass (227 repeats), 2051 and an 8 KB request line's 870 repeats are invalid_scope, nothing stored
+--- init
+seed_as();
+--- request eval
+[main::authz(scope => CORE::join ' ', ('money_in') x 227),
+ main::authz(scope => CORE::join ' ', ('money_in') x 228),
+ main::authz(scope => CORE::join ' ', ('money_in') x 870)]
+--- more_headers
+X-Test-User: alice
+--- error_code eval
+[200, 302, 302]
+--- response_headers eval
+['', map { "Location: " . main::err_loc('invalid_scope', 'the requested scope is unknown or not allowed for this application') } 1, 2]
+--- consent_record eval
+[main::consent(scope => 'money_in'), undef, undef]
+--- no_error_log
+[error]

@@ -15,6 +15,7 @@ use Hash::Util ();
 our %R = map { $_ => token_new('rt') } qw(
     rot reuse narrow wide wider malformed other expired nogrant
     at_as_rt repeat race pub conf_nosecret down fake_close long_reply
+    dup_scope
 );
 Hash::Util::lock_keys(%R);
 
@@ -506,3 +507,22 @@ reply does not match the token script
 --- no_error_log
 imprest: tokens issued
 [alert]
+
+
+
+=== TEST 22: RFC 6749 3.3 a scope is a set: 200 repeats of a token narrow to it once; more than the bound is invalid_scope
+--- init
+put_rt(rt => $R{dup_scope});
+--- request eval
+[::tok(grant_type => 'refresh_token', refresh_token => $::R{dup_scope},
+       scope => CORE::join(' ', ('money_in') x 227), ::post_creds()),
+ ::tok(grant_type => 'refresh_token', refresh_token => $::R{dup_scope},
+       scope => CORE::join(' ', ('money_in') x 228), ::post_creds())]
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code eval
+[200, 400]
+--- response_body_like eval
+[::tokens_re('money_in'), ::exact(::err('invalid_scope', 'the scope is too long'))]
+--- no_error_log
+[error]

@@ -1726,8 +1726,10 @@ origin_is(const char *uri, const char *want)
 static void
 test_origin(void)
 {
-    CHECK(origin_is("https://auth.example.com", "https://auth.example.com"));
-    CHECK(origin_is("https://auth.example.com/oauth", "https://auth.example.com"));
+    CHECK(origin_is("https://auth.example.com",
+                    "https://auth.example.com"));
+    CHECK(origin_is("https://auth.example.com/oauth",
+                    "https://auth.example.com"));
     CHECK(origin_is("HTTPS://Auth.Example.COM/x", "https://auth.example.com"));
     CHECK(origin_is("https://a.example:8443/cb?x=1", "https://a.example:8443"));
     CHECK(origin_is("https://a.example:443/cb", "https://a.example"));
@@ -1754,6 +1756,73 @@ test_origin(void)
 }
 
 
+static int
+scope_set_is(const char *in, const char *want)
+{
+    size_t          n, len;
+    unsigned char  *src, *dst;
+
+    len = strlen(in);
+    src = dup_exact((const unsigned char *) in, len);
+    dst = alloc_exact(len);
+
+    n = ngx_http_imprest_scope_set(dst, src, len);
+
+    if (n != strlen(want) || memcmp(dst, want, n) != 0) {
+        printf("scope set of \"%.60s\": \"%.*s\", want \"%s\"\n",
+               in, (int) n, dst, want);
+        n = (size_t) -1;
+    }
+
+    free(src);
+    free(dst);
+
+    return n != (size_t) -1;
+}
+
+
+static void
+test_scope_set(void)
+{
+    size_t  i;
+    char    big[NGX_HTTP_IMPREST_SCOPE_MAX_LEN + 16];
+
+    CHECK(scope_set_is("a", "a"));
+    CHECK(scope_set_is("a b", "a b"));
+    CHECK(scope_set_is("a a", "a"));
+    CHECK(scope_set_is("b a b a c", "b a c"));
+    CHECK(scope_set_is("money_in money_in money_in", "money_in"));
+    CHECK(scope_set_is("ab a ab", "ab a"));
+    CHECK(scope_set_is("A a", "A a"));          /* case-sensitive */
+    CHECK(scope_set_is("", ""));
+    CHECK(scope_set_is("a  b", ""));
+    CHECK(scope_set_is(" a", ""));
+    CHECK(scope_set_is("a ", ""));
+
+    /* 256 tokens pass, however many repeat; 257 do not */
+    for (i = 0; i < 256; i++) {
+        memcpy(big + 2 * i, "x ", 2);
+    }
+
+    big[2 * 256 - 1] = '\0';
+    CHECK(scope_set_is(big, "x"));
+
+    big[2 * 256 - 1] = ' ';
+    big[2 * 256] = 'x';
+    big[2 * 256 + 1] = '\0';
+    CHECK(scope_set_is(big, ""));
+
+    /* the longest list passes, one byte more does not */
+    memset(big, 'y', NGX_HTTP_IMPREST_SCOPE_MAX_LEN + 1);
+    big[NGX_HTTP_IMPREST_SCOPE_MAX_LEN] = '\0';
+    CHECK(scope_set_is(big, big));
+
+    big[NGX_HTTP_IMPREST_SCOPE_MAX_LEN] = 'y';
+    big[NGX_HTTP_IMPREST_SCOPE_MAX_LEN + 1] = '\0';
+    CHECK(scope_set_is(big, ""));
+}
+
+
 int
 main(void)
 {
@@ -1770,6 +1839,7 @@ main(void)
     test_basic();
     test_html_escape();
     test_scope();
+    test_scope_set();
     test_random();
 
     printf("%lu passed, %lu failed\n", ngx_http_imprest_test_passed,
