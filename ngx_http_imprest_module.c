@@ -372,7 +372,7 @@ ngx_http_imprest_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(imcf->redis.timeout, 500);
     ngx_conf_init_msec_value(imcf->redis.connect_timeout, 1000);
     ngx_conf_init_msec_value(imcf->redis.retry, 1000);
-    ngx_conf_init_size_value(imcf->redis.max_reply, 1024 * 1024);
+    ngx_conf_init_size_value(imcf->redis.max_reply, 4 * 1024 * 1024);
 
     if (imcf->redis.prefix.len == NGX_CONF_UNSET_SIZE) {
         ngx_str_set(&imcf->redis.prefix, "imprest:");

@@ -13,7 +13,11 @@
 #include "ngx_http_imprest_redis.h"
 
 
-#define NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS  4096
+/*
+ * Elements in one array: a user's 10,000 organizations are 20,000
+ * (id, name) elements.  What one reply may hold overall is max_reply=.
+ */
+#define NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS  65536
 #define NGX_HTTP_IMPREST_REDIS_BACKOFF_MIN   100
 #define NGX_HTTP_IMPREST_REDIS_FREE_CMDS     1024
 
@@ -44,6 +48,7 @@ typedef struct {
     unsigned                        ready:1;
     unsigned                        functions:1;
     unsigned                        exiting:1;
+    unsigned                        oversized:1;  /* the reply in parse */
 } ngx_http_imprest_redis_peer_t;
 
 
@@ -100,8 +105,8 @@ static void ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
 static void ngx_http_imprest_redis_deliver(ngx_http_imprest_redis_peer_t *p,
     ngx_http_imprest_redis_cmd_t *cmd, redisReply *rep);
 static void ngx_http_imprest_redis_free_object(void *obj);
-static ngx_int_t ngx_http_imprest_redis_account(const redisReadTask *task,
-    size_t size);
+static ngx_int_t ngx_http_imprest_redis_admit(const redisReadTask *task,
+    size_t size, size_t elements);
 static ngx_http_imprest_redis_cmd_t *ngx_http_imprest_redis_cmd_alloc(
     ngx_http_imprest_redis_peer_t *p, ngx_log_t *log);
 static void ngx_http_imprest_redis_cmd_free(ngx_http_imprest_redis_peer_t *p,
@@ -109,6 +114,7 @@ static void ngx_http_imprest_redis_cmd_free(ngx_http_imprest_redis_peer_t *p,
 static void ngx_http_imprest_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_http_imprest_redis_cmd_detach(void *data);
 static ngx_int_t ngx_http_imprest_redis_solicited(const redisReadTask *task);
+static void ngx_http_imprest_redis_free_reply(redisReply *reply);
 static void *ngx_http_imprest_redis_create_array(const redisReadTask *task,
     int elements);
 static void *ngx_http_imprest_redis_create_string(const redisReadTask *task,
@@ -125,6 +131,13 @@ static u_char  ngx_http_imprest_redis_function_load;
 
 /* hiredis's own constructors, wrapped by ours */
 static redisReplyObjectFunctions       ngx_http_imprest_redis_default_fns;
+
+/*
+ * What the reader builds, instead of the real objects, for a reply over
+ * the limits: the bytes are consumed and dropped, the link stays in step,
+ * and only the command that asked gets an error.
+ */
+static redisReply                      ngx_http_imprest_redis_discarded;
 static redisReplyObjectFunctions       ngx_http_imprest_redis_reader_fns = {
     ngx_http_imprest_redis_create_string,
     ngx_http_imprest_redis_create_array,
@@ -874,7 +887,7 @@ ngx_http_imprest_redis_read_handler(ngx_event_t *ev)
             ngx_http_imprest_redis_deliver(p, d[i].cmd, d[i].reply);
         }
 
-        ngx_http_imprest_redis_default_fns.freeObject(d[i].reply);
+        ngx_http_imprest_redis_free_reply(d[i].reply);
     }
 
     p->deferred->nelts = 0;
@@ -1463,6 +1476,11 @@ ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
         ngx_del_timer(&cmd->timer);
     }
 
+    if (p->oversized) {
+        /* hiredis frees what it built of it (free_object skips ours) */
+        rep = &ngx_http_imprest_redis_discarded;
+    }
+
     if (rep && p->in_read) {
         d = ngx_array_push(p->deferred);
 
@@ -1470,7 +1488,11 @@ ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
             /* kept past this callback: hiredis must not free it */
             d->cmd = cmd;
             d->reply = rep;
-            p->retained = rep;
+
+            if (rep != &ngx_http_imprest_redis_discarded) {
+                p->retained = rep;
+            }
+
             return;
         }
 
@@ -1499,7 +1521,17 @@ ngx_http_imprest_redis_deliver(ngx_http_imprest_redis_peer_t *p,
 
     ngx_http_imprest_redis_cmd_free(p, cmd);
 
-    if (rep == NULL) {
+    if (rep == &ngx_http_imprest_redis_discarded) {
+        if (r) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "imprest: redis %V: reply discarded: over "
+                          "max_reply or %d elements in an array",
+                          &p->conf->addr, NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS);
+        }
+
+        rep = NULL;
+
+    } else if (rep == NULL) {
         if (r) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "imprest: redis %V: no reply: %s", &p->conf->addr,
@@ -1547,6 +1579,10 @@ ngx_http_imprest_redis_free_object(void *obj)
 
     p = ngx_http_imprest_redis_peer;
 
+    if (obj == &ngx_http_imprest_redis_discarded) {
+        return;
+    }
+
     if (p && obj == p->retained) {
         /* a deferred reply: freed once delivered */
         p->retained = NULL;
@@ -1559,32 +1595,50 @@ ngx_http_imprest_redis_free_object(void *obj)
 
 /*
  * What one reply makes the worker allocate, counted as hiredis builds it:
- * "max_reply=" bounds the whole reply, not only the unparsed bytes.
+ * "max_reply=" bounds the whole reply, not only the unparsed bytes, and
+ * an array may have at most NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS elements.
+ * A reply over either limit is discarded as it is read (its objects are
+ * never built), so the one command that asked fails and the link, and
+ * every command pipelined behind it, carries on.
+ *
+ * Returns 1 to build the object, 0 to fail the reader (hiredis then
+ * drops the link: a reply nobody asked for), -1 to discard it.
  */
 
 static ngx_int_t
-ngx_http_imprest_redis_account(const redisReadTask *task, size_t size)
+ngx_http_imprest_redis_admit(const redisReadTask *task, size_t size,
+    size_t elements)
 {
     ngx_http_imprest_redis_peer_t  *p;
 
-    p = ngx_http_imprest_redis_peer;
-
-    if (p == NULL) {
+    if (!ngx_http_imprest_redis_solicited(task)) {
         return 0;
     }
+
+    p = ngx_http_imprest_redis_peer;
 
     if (task->parent == NULL) {
         p->reply_size = 0;
+        p->oversized = 0;
     }
 
-    p->reply_size += size + sizeof(redisReply);
+    if (p->oversized) {
+        return -1;
+    }
 
-    if (p->reply_size > p->conf->max_reply) {
-        /* hiredis drops the link when the constructor fails */
+    p->reply_size += size + elements * sizeof(redisReply *)
+                     + sizeof(redisReply);
+
+    if (elements > NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS
+        || p->reply_size > p->conf->max_reply)
+    {
         ngx_log_error(NGX_LOG_ERR, p->log, 0,
-                      "imprest: redis %V: closing connection: reply exceeds "
-                      "max_reply", &p->conf->addr);
-        return 0;
+                      "imprest: redis %V: discarding a reply over "
+                      "max_reply=%uz or %d elements in an array",
+                      &p->conf->addr, p->conf->max_reply,
+                      NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS);
+        p->oversized = 1;
+        return -1;
     }
 
     return 1;
@@ -1624,20 +1678,25 @@ ngx_http_imprest_redis_solicited(const redisReadTask *task)
 }
 
 
+static void
+ngx_http_imprest_redis_free_reply(redisReply *reply)
+{
+    if (reply != &ngx_http_imprest_redis_discarded) {
+        ngx_http_imprest_redis_default_fns.freeObject(reply);
+    }
+}
+
+
 /* returning NULL makes hiredis fail the reader and drop the connection */
 
 static void *
 ngx_http_imprest_redis_create_array(const redisReadTask *task, int elements)
 {
-    if (elements > NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS) {
+    switch (ngx_http_imprest_redis_admit(task, 0, (size_t) elements)) {
+    case 0:
         return NULL;
-    }
-
-    if (!ngx_http_imprest_redis_solicited(task)
-        || !ngx_http_imprest_redis_account(task,
-                                           elements * sizeof(redisReply *)))
-    {
-        return NULL;
+    case -1:
+        return &ngx_http_imprest_redis_discarded;
     }
 
     return ngx_http_imprest_redis_default_fns.createArray(task, elements);
@@ -1648,10 +1707,11 @@ static void *
 ngx_http_imprest_redis_create_string(const redisReadTask *task, char *str,
     size_t len)
 {
-    if (!ngx_http_imprest_redis_solicited(task)
-        || !ngx_http_imprest_redis_account(task, len + 1))
-    {
+    switch (ngx_http_imprest_redis_admit(task, len + 1, 0)) {
+    case 0:
         return NULL;
+    case -1:
+        return &ngx_http_imprest_redis_discarded;
     }
 
     return ngx_http_imprest_redis_default_fns.createString(task, str, len);
@@ -1662,10 +1722,11 @@ static void *
 ngx_http_imprest_redis_create_integer(const redisReadTask *task,
     long long value)
 {
-    if (!ngx_http_imprest_redis_solicited(task)
-        || !ngx_http_imprest_redis_account(task, 0))
-    {
+    switch (ngx_http_imprest_redis_admit(task, 0, 0)) {
+    case 0:
         return NULL;
+    case -1:
+        return &ngx_http_imprest_redis_discarded;
     }
 
     return ngx_http_imprest_redis_default_fns.createInteger(task, value);
@@ -1675,10 +1736,11 @@ ngx_http_imprest_redis_create_integer(const redisReadTask *task,
 static void *
 ngx_http_imprest_redis_create_nil(const redisReadTask *task)
 {
-    if (!ngx_http_imprest_redis_solicited(task)
-        || !ngx_http_imprest_redis_account(task, 0))
-    {
+    switch (ngx_http_imprest_redis_admit(task, 0, 0)) {
+    case 0:
         return NULL;
+    case -1:
+        return &ngx_http_imprest_redis_discarded;
     }
 
     return ngx_http_imprest_redis_default_fns.createNil(task);

@@ -760,11 +760,12 @@ imprest: redis command timed out
 
 
 
-=== TEST 23: R9 an array announcing 5000 elements: refused by the reader, 503, connection dropped
+=== TEST 23: R9 an array of 65537 elements (over the cap): discarded as read, that request 503, the link and the next command unharmed
 --- before_start
 stop_fake();
-fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*5000\r\n"], [gate_reply()]);
---- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=1s retry=100ms
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT},
+                 ["*65537\r\n" . (":1\r\n" x 65537), gate_reply()]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=2s retry=100ms
 --- config
     location /api/ {
         imprest_gate on;
@@ -780,8 +781,11 @@ fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT}, ["*5000\r\n"], [gate_reply()]);
 ["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
  "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
 --- error_log eval
-["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: connection lost: Out of memory"]
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: discarding a reply over max_reply=4194304 or 65536 elements in an array",
+ "imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: reply discarded: over max_reply or 65536 elements in an array"]
 --- no_error_log
+connection lost
+closing connection
 [alert]
 [crit]
 
@@ -1615,7 +1619,7 @@ imprest: request ended, redis command detached
 
 
 
-=== TEST 52: R9 max_reply bounds the whole reply, not only the part not yet parsed
+=== TEST 52: R9 max_reply bounds the whole reply, not only the part not yet parsed: discarded as read, the link carries on
 --- before_start
 stop_fake();
 # 4096 bulks of 15000 bytes: each fits under max_reply=16k, the reply is
@@ -1623,8 +1627,8 @@ stop_fake();
 # it consumed, so only a limit on the whole reply keeps the worker from
 # holding all of it.
 fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT},
-                 ["*4096\r\n" . resp_bulk('x' x 15000) x 4096],
-                 [gate_reply()]);
+                 ["*4096\r\n" . resp_bulk('x' x 15000) x 4096,
+                  gate_reply()]);
 --- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=3s retry=100ms max_reply=16k
 --- config
     location /api/ {
@@ -1650,8 +1654,10 @@ after_response(0, sub {
 ["{\"error\":\"temporarily_unavailable\",\"error_description\":\"the authorization service is unavailable\"}\n",
  "uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"]
 --- error_log eval
-["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: closing connection: reply exceeds max_reply"]
+["imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT}: discarding a reply over max_reply=16384"]
 --- no_error_log
+connection lost
+closing connection
 [alert]
 [crit]
 
