@@ -1217,11 +1217,16 @@ ngx_http_imprest_redis_policy_reply(redisAsyncContext *ac, void *reply,
 
     v = rep->element[1];
 
-    if (v->len >= 8 && ngx_strncmp(v->str, "allkeys-", 8) == 0) {
+    /*
+     * Every key the module writes has a TTL, so volatile-* policies evict
+     * them just as allkeys-* do: a code's or a refresh token's single-use
+     * marker, a grant's set.  Only noeviction keeps them.
+     */
+    if (v->len != 10 || ngx_strncmp(v->str, "noeviction", 10) != 0) {
         ngx_log_error(NGX_LOG_WARN, p->log, 0,
                       "imprest: redis %V: maxmemory-policy \"%*s\" may "
                       "evict the markers that make codes and refresh tokens "
-                      "single-use; use noeviction or a volatile-* policy",
+                      "single-use, and grants; use noeviction",
                       &p->conf->addr, v->len, v->str);
     }
 }

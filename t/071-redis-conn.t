@@ -402,3 +402,27 @@ GET /api/v1/invoices
 --- no_error_log
 maxmemory-policy
 [error]
+
+
+
+=== TEST 15: R13 a volatile-* policy is reported too: every module key has a TTL, so it evicts them like allkeys-*
+--- before_start
+start_redis(port => $ENV{TEST_NGINX_SPARE_PORT},
+            args => ['--maxmemory-policy', 'volatile-ttl']);
+seed_small(port => $ENV{TEST_NGINX_SPARE_PORT});
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT
+--- config
+    location /api/ {
+        imprest_gate on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1"
+--- response_body_like: ^uid=alice cid=app1
+--- error_log eval
+qr/\[warn\] .*imprest: redis 127\.0\.0\.1:\d+: maxmemory-policy "volatile-ttl" may evict the markers that make codes and refresh tokens single-use, and grants; use noeviction/
+--- no_error_log
+[error]
+
