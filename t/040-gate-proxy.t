@@ -445,3 +445,30 @@ WWW-Authenticate: Bearer realm="imprest"
 --- no_error_log
 imprest: redis command queued
 [error]
+
+
+
+=== TEST 16: an internal redirect into another gated location applies that location's strip list too
+--- init
+seed();
+--- config
+    location /api/ {
+        imprest_gate on;
+        try_files /nonexistent @b;
+    }
+
+    location @b {
+        imprest_gate on;
+        imprest_strip_header X-Auth-User;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+--- request
+GET /api/v1/invoices
+--- more_headers eval
+"Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1\nX-Auth-User: mallory"
+--- error_code: 200
+--- response_body eval
+"uid=alice cid=app1 org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"
+--- no_error_log
+[error]
+

@@ -5,7 +5,22 @@ use Test::Nginx::Socket 'no_plan';
 use Imprest::Test;
 
 no_shuffle();
+use_fault_hooks();
 run_tests();
+
+# the lines of the suite's $imprest_* access log, once it has $want of them
+sub var_log_lines {
+    my ($want) = @_;
+    (my $file = Imprest::Test::error_log_file()) =~ s/error\.log\z/imprest_vars.log/;
+    my @lines;
+    for (1 .. 200) {
+        if (open my $fh, '<', $file) { @lines = <$fh> }
+        last if @lines >= $want;
+        Time::HiRes::sleep(0.01);
+    }
+    chomp @lines;
+    return @lines;
+}
 
 __DATA__
 
@@ -316,3 +331,86 @@ qr/\[emerg\] .*"imprest_strip_header" directive has an empty header name in /
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"imprest_organizations" directive is not allowed here in /
+
+
+
+=== TEST 23: "imprest_gate on" inherited from server{} into an endpoint location is refused, naming the fix
+--- http_config eval
+$Imprest::Test::AS_HTTP_CONFIG
+--- config
+    imprest_gate on;
+
+    location /api/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+
+    location = /oauth/token {
+        imprest_token;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"imprest_gate on" reaches a location with "imprest_token": add "imprest_gate off;" there in \S+nginx\.conf:\d+$/
+
+
+
+=== TEST 24: "imprest_gate on" and an endpoint in one location are refused
+--- http_config eval
+$Imprest::Test::AS_HTTP_CONFIG
+--- config
+    location = /oauth/authorize {
+        imprest_gate on;
+        imprest_user $http_x_test_user;
+        imprest_authorize;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"imprest_gate on" reaches a location with "imprest_authorize": add "imprest_gate off;" there/
+
+
+
+=== TEST 25: gate on in server{}, off in the endpoints: both serve, and every $imprest_* variable is set where the gate ran and empty where it did not
+--- http_config eval
+$Imprest::Test::AS_HTTP_CONFIG
+--- config
+    imprest_gate on;
+
+    location /api/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+    }
+
+    location = /oauth/token {
+        imprest_gate off;
+        imprest_token;
+    }
+
+    location = /oauth/authorize {
+        imprest_gate off;
+        imprest_user $http_x_test_user;
+        imprest_authorize;
+    }
+--- init
+seed_as();
+after_response(2, sub {
+    # the upstream's own server logs the proxied request (HTTP/1.0) too
+    my @l = grep { !/ HTTP\/1\.0 / } main::var_log_lines(4);
+    Test::More::is(scalar(@l), 3, 'three log lines');
+    # nginx logs an empty variable as "-"
+    Test::More::is($l[0], "GET /api/v1/invoices HTTP/1.1 200 st=ok u=alice c=app1 o=$ORG1 s=\"money_in money_out\"",
+                   'the gated request: its check');
+    Test::More::is($l[1], 'POST /oauth/token HTTP/1.1 401 st=- u=- c=- o=- s="-"',
+                   'the token endpoint: no check, empty');
+    Test::More::is($l[2], 'GET /oauth/authorize HTTP/1.1 401 st=- u=- c=- o=- s="-"',
+                   'the authorization endpoint: no check, empty');
+});
+--- request eval
+["GET /api/v1/invoices", "POST /oauth/token\ngrant_type=authorization_code", "GET /oauth/authorize"]
+--- more_headers eval
+["Authorization: Bearer $Imprest::Test::AT\nX-Organization-Id: $Imprest::Test::ORG1",
+ "Content-Type: application/x-www-form-urlencoded", ""]
+--- error_code eval
+[200, 401, 401]
+--- no_error_log
+[alert]
+[crit]
+exited on signal
+
