@@ -89,6 +89,8 @@ def start_browser():
                 "--disable-sync",
                 "--disable-component-update",
                 "--password-store=basic",
+                "--disable-crash-reporter",  # crashpad: a session of its own
+                "--disable-breakpad",
                 # DevTools over a pipe: no TCP port of its own
                 "--remote-debugging-pipe",
                 "--window-size=1024,900",

@@ -17,6 +17,7 @@
 # Screenshots, the browser's console and nginx's logs are kept in
 # build/browser-artifacts/.
 #   BROWSER_KEEP=1   keep the temporary directory too
+#   BROWSER_TIMEOUT=SECONDS   the browser driver's limit (default 120)
 #   NGINX=... IMPREST_MODULE=...   another build, e.g. the ASan one
 set -u
 
@@ -75,6 +76,13 @@ stop() {
     [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null \
         && wait "$redis_pid" 2>/dev/null
     driver_pid= redis_pid=
+    # anything of ours that left that group (a browser helper in a session
+    # of its own) still names our private directory: end it by its pid
+    local f pid
+    for f in $(grep -lzF -- "$tmp/" /proc/[0-9]*/cmdline 2>/dev/null); do
+        pid=${f#/proc/}; pid=${pid%/cmdline}
+        [ "$pid" != $$ ] && kill -KILL "$pid" 2>/dev/null
+    done
     if [ -n "${BROWSER_KEEP:-}" ]; then
         echo "browser: kept $tmp"
     else
@@ -278,7 +286,9 @@ export HOME=$tmp/chromium
 echo "# browser: issuer $issuer, app $redirect_uri, redis 127.0.0.1:$redis_port"
 passed=0 failed=0
 # its own session: stop() ends the driver, chromedriver and chromium at once
-setsid "$py" "$repo/t/browser/consent.py" > "$tmp/driver.out" 2>&1 &
+# (and a hung browser cannot hang the suite: timeout ends that group)
+setsid timeout -k 5 "${BROWSER_TIMEOUT:-120}" \
+    "$py" "$repo/t/browser/consent.py" > "$tmp/driver.out" 2>&1 &
 driver_pid=$!
 wait "$driver_pid"
 rc=$?
