@@ -79,7 +79,9 @@ stop() {
     # anything of ours that left that group (a browser helper in a session
     # of its own) still names our private directory: end it by its pid
     local f pid
-    for f in $(grep -lzF -- "$tmp/" /proc/[0-9]*/cmdline 2>/dev/null); do
+    # (the pattern from a file: grep's own command line must not match)
+    for f in $(grep -lzF -f <(printf '%s/\n' "$tmp") /proc/[0-9]*/cmdline \
+               2>/dev/null); do
         pid=${f#/proc/}; pid=${pid%/cmdline}
         [ "$pid" != $$ ] && kill -KILL "$pid" 2>/dev/null
     done
