@@ -291,7 +291,9 @@ def main():
         traceback.print_exc(file=sys.stdout)
     finally:
         if drv is not None:
-            drain_console(drv)
+            rest = csp_violations(drain_console(drv))
+            T.check(not rest, "no Content Security Policy violation in the "
+                    "console after the flows either", rest)
             drv.quit()
     with open(os.path.join(ARTIFACTS, "console.log"), "w") as f:
         for e in console:
