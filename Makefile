@@ -63,12 +63,14 @@ unit: deps $(BUILD)/unit-core $(BUILD)/unit-oauth
 	$(BUILD)/unit-oauth
 
 # The README's test command: unit tests, conf examples, the Test::Nginx
-# suite on a private Redis, and the demo walkthrough as a smoke test.
+# suite on a private Redis, the demo walkthrough as a smoke test, a real
+# OAuth client library (e2e) and a real browser on the consent page.
 test: deps module imprestctl unit
 	@tools/check-conf-examples.sh
 	@tools/run-tests.sh
 	@tools/test-demo.sh
 	@t/e2e/run.sh
+	@t/browser/run.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*
@@ -102,4 +104,7 @@ asan: deps imprestctl
 	  tools/run-tests.sh && \
 	  NGINX=$(NGX_ASAN)/sbin/nginx \
 	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
-	  t/e2e/run.sh
+	  t/e2e/run.sh && \
+	  NGINX=$(NGX_ASAN)/sbin/nginx \
+	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
+	  t/browser/run.sh

@@ -7,6 +7,8 @@
 # then shows a call failing for each reason, and keeps serving until
 # Ctrl-C.
 #   DEMO_ONCE=1   stop after the walkthrough (used by the test suite)
+#   DEMO_REDIS_PORT, DEMO_PORT, DEMO_UPSTREAM_PORT   other ports than
+#                 6390, 8080 and 8081 (demo.conf's are rewritten in the copy)
 set -u
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,8 +18,10 @@ module=$repo/build/nginx-dev/objs/ngx_http_imprest_module.so
 # NGINX_BIN, not NGINX: nginx reads $NGINX as inherited sockets
 nginx=${NGINX_BIN:-/usr/sbin/nginx}
 unset NGINX
-redis_port=6390
-gw=http://127.0.0.1:8080
+redis_port=${DEMO_REDIS_PORT:-6390}
+gw_port=${DEMO_PORT:-8080}
+up_port=${DEMO_UPSTREAM_PORT:-8081}
+gw=http://127.0.0.1:$gw_port
 
 redis_pid= nginx_pid=
 stop() {
@@ -30,7 +34,7 @@ stop() {
 trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
-for port in 6390 8080 8081; do
+for port in $redis_port $gw_port $up_port; do
     if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
         echo "demo: port $port is in use; stop what holds it first" >&2
         exit 1
@@ -40,7 +44,10 @@ done
 rm -rf "$demo"
 mkdir -p "$demo/logs" "$demo/conf" "$demo/modules" "$demo/redis"
 ln -s "$module" "$demo/modules/ngx_http_imprest_module.so"
-cp "$repo/conf-examples/demo.conf" "$demo/conf/nginx.conf"
+sed -e "s/127\.0\.0\.1:6390/127.0.0.1:$redis_port/" \
+    -e "s/127\.0\.0\.1:8080/127.0.0.1:$gw_port/" \
+    -e "s/127\.0\.0\.1:8081/127.0.0.1:$up_port/" \
+    "$repo/conf-examples/demo.conf" > "$demo/conf/nginx.conf"
 # the demo user for the consent page: alice / alice
 printf 'alice:%s\n' "$(openssl passwd -apr1 alice)" > "$demo/conf/htpasswd"
 
@@ -85,12 +92,12 @@ say "Seeding the accounting data with imprestctl"
 
 say "Guide, step 1: register an app (My Apps -> Create App)"
 app=$("$ctl" app create --name "Demo Books" \
-      --redirect-uri http://127.0.0.1:8080/demo-app/callback \
+      --redirect-uri $gw/demo-app/callback \
       --scope "money_in money_out")
 echo "$app"
 client_id=$(json client_id <<<"$app")
 client_secret=$(json client_secret <<<"$app")
-redirect_uri=http://127.0.0.1:8080/demo-app/callback
+redirect_uri=$gw/demo-app/callback
 
 say "Guide, step 2: send the user to /oauth/authorize (alice signs in)"
 state=$(openssl rand -hex 8)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The README's run command must keep working: run its walkthrough once and
-# check that every outcome it shows came out as shown.
+# check that every outcome it shows came out as shown, and that nginx
+# logged no alert, crash or sanitizer report meanwhile.
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out=$(DEMO_ONCE=1 "$repo/tools/demo.sh" 2>&1)
@@ -29,6 +30,16 @@ check '"error":"access_denied"'
 check 'error_description":"unknown, expired or revoked token"'
 check 'HTTP/1.1 503 Service Temporarily Unavailable'
 check 'imprest=redis_unavailable'
+# nginx must have stayed healthy: its error log, and its stderr (part of
+# the demo's output: a sanitizer build reports there)
+printf '%s\n' "$out" > "$repo/build/demo/output.log"
+if "$repo/tools/check-nginx-logs.sh" "$repo/build/demo/logs/error.log" \
+        "$repo/build/demo/output.log"; then
+    pass=$((pass + 1))
+else
+    echo "not ok - nginx logged alerts, crashes or sanitizer reports (above)"
+    fail=$((fail + 1))
+fi
 [ $fail = 0 ] || printf '%s\n' "$out" | tail -40
 echo "demo: $pass passed, $fail failed"
 [ $fail = 0 ]

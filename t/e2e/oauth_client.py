@@ -294,11 +294,12 @@ def step_authorize_errors():
 
 def step_consent_origin():
     """What a browser adds to the consent POST: Origin is the issuer's
-    origin, or "null" (the page's Referrer-Policy is no-referrer).  A
-    page on another site is refused."""
+    origin.  A page on another site is refused, and so is "null", which a
+    cross-site page can produce (a sandboxed iframe, a no-referrer
+    policy)."""
     for origin, want, name in (
             (MD["issuer"], 303, "consent: Origin of the issuer accepted"),
-            ("null", 303, "consent: Origin null accepted"),
+            ("null", 403, "consent: Origin null is refused"),
             ("https://evil.example", 403,
              "consent: a cross-site Origin is refused")):
         app = OAuth2Session(CLIENT_ID, redirect_uri=REDIRECT_URI,

@@ -8,9 +8,11 @@
 # Starts its own redis-server and nginx (nginx as our child, daemon off)
 # on free ports in 29950-29959, with a prefix in a mktemp directory,
 # seeds a user, organizations and two apps with imprestctl, runs both
-# scripts, checks nginx's error log, and stops everything on exit.
+# scripts, checks nginx's error log and stderr with
+# tools/check-nginx-logs.sh, and stops everything on exit.
 #   t/e2e/run.sh [SCRIPT.py ...]   only these scripts of t/e2e/
 #   E2E_KEEP=1   keep the temporary directory (logs) after the run
+#   E2E_PORTS=FIRST-LAST   where to look for the 3 free ports
 #   NGINX=... IMPREST_MODULE=...   another build, e.g. the ASan one (with
 #                the ASAN_OPTIONS/UBSAN_OPTIONS of tools/build-nginx-src.sh
 #                --env); sanitizer reports in nginx's logs fail the run
@@ -36,14 +38,16 @@ if ! "$py" -c 'import requests_oauthlib, oauthlib' 2>/dev/null; then
     exit 1
 fi
 
-# three free ports in 29950-29959: Redis, the gateway, the echo upstream
+# three free ports in E2E_PORTS (FIRST-LAST, default 29950-29959):
+# Redis, the gateway, the echo upstream
+port_range=${E2E_PORTS:-29950-29959}
 ports=()
-for p in $(seq 29950 29959); do
+for p in $(seq "${port_range%-*}" "${port_range#*-}"); do
     (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || ports+=("$p")
     [ ${#ports[@]} -eq 3 ] && break
 done
 if [ ${#ports[@]} -lt 3 ]; then
-    echo "e2e: fewer than 3 free ports in 29950-29959" >&2
+    echo "e2e: fewer than 3 free ports in $port_range" >&2
     exit 1
 fi
 redis_port=${ports[0]} gw_port=${ports[1]} up_port=${ports[2]}
@@ -253,7 +257,7 @@ workers=$(awk '$3 == "\"POST" && $4 == "/oauth/token" { print $1 }' \
 echo "# e2e: /oauth/token was served by $workers nginx workers"
 
 # nginx must have stayed healthy throughout
-if grep -E '\[(alert|emerg|crit)\]|exited on signal|Sanitizer|runtime error' \
+if ! "$repo/tools/check-nginx-logs.sh" \
         "$tmp/logs/error.log" "$tmp/logs/stderr.log"; then
     echo "not ok - nginx logged alerts, crashes or sanitizer reports (above)"
     failed=$((failed + 1)) status=1
