@@ -878,7 +878,8 @@ ngx_http_imprest_variable(ngx_http_request_t *r,
         break;
     }
 
-    if (s->len == 0 && data == NGX_HTTP_IMPREST_VAR_STATUS) {
+    /* an empty value may have no data pointer: nothing for a log to copy */
+    if (s->len == 0) {
         v->not_found = 1;
         return NGX_OK;
     }
