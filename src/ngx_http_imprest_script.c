@@ -11,10 +11,32 @@
 
 
 /*
+ * A token of a deleted app is dead: "imprestctl app delete" removes only
+ * the client record, and every script that accepts a token checks here
+ * that the record is still there.  That is one EXISTS inside a call that
+ * is made anyway (no extra round trip), it holds from the very next
+ * request on every gateway, and it needs no per-client index of tokens
+ * (which would grow with every grant and need pruning of its own) nor a
+ * sweep that a large app would make slow.  Only ids of the registered-app
+ * shape ("app_" and 24 lower-case hex digits, the only ones "app create"
+ * makes) name apps; a token minted by the operator for any other client
+ * id ("imprestctl token mint --client batch-job") belongs to no app and
+ * is not checked.
+ */
+
+#define NGX_HTTP_IMPREST_LUA_GONE                                             \
+"local function gone(p, cid)\n"                                               \
+"  return type(cid) == 'string' and #cid == 28\n"                             \
+"         and string.find(cid, '^app_[0-9a-f]+$') ~= nil\n"                   \
+"         and redis.call('EXISTS', p .. 'client:' .. cid) == 0\n"             \
+"end\n"
+
+
+/*
  * The token lookup.  KEYS[1] is "{prefix}at:<sha256hex(token)>";
  * ARGV[1] the key prefix, ARGV[2] the mode, ARGV[3] the organization.
  *
- * Reply: {0} when there is no such record, else
+ * Reply: {0} when there is no such record or its app was deleted, else
  *   {1, uid, cid, scope, exp, aud, ...} followed by
  *   mode "g" (gate):  granted (0/1: ARGV[3] is one of the token's
  *                     organizations), member (0/1: the user still
@@ -29,9 +51,10 @@
 ngx_http_imprest_redis_script_t  ngx_http_imprest_script_token = {
     ngx_string("token"),
     ngx_string(
+NGX_HTTP_IMPREST_LUA_GONE
 "local f = redis.call('HMGET', KEYS[1], 'uid', 'cid', 'scope', 'exp',\n"
 "                     'aud', 'orgs')\n"
-"if not f[1] then return {0} end\n"
+"if not f[1] or gone(ARGV[1], f[2]) then return {0} end\n"
 "local out = {1, f[1], f[2] or '', f[3] or '', f[4] or '', f[5] or ''}\n"
 "local uk = ARGV[1] .. 'user:' .. f[1] .. ':orgs'\n"
 "if ARGV[2] == 'g' then\n"
@@ -186,6 +209,7 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_redeem = {
     ngx_string(
 NGX_HTTP_IMPREST_LUA_HASH
 NGX_HTTP_IMPREST_LUA_REVOKE
+NGX_HTTP_IMPREST_LUA_GONE
 "local c = hash(KEYS[1])\n"
 "if not c then return {0, 'unknown code'} end\n"
 "if c.used == '1' then\n"
@@ -193,6 +217,7 @@ NGX_HTTP_IMPREST_LUA_REVOKE
 "  return {0, 'code already used'}\n"
 "end\n"
 "if c.cid ~= ARGV[2] then return {0, 'code issued to another client'} end\n"
+"if gone(ARGV[1], c.cid) then return {0, 'client deleted'} end\n"
 "local now = tonumber(ARGV[6])\n"
 "if tonumber(c.exp or 0) <= now then\n"
 "  redis.call('DEL', KEYS[1])\n"
@@ -249,6 +274,7 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_refresh = {
     ngx_string(
 NGX_HTTP_IMPREST_LUA_HASH
 NGX_HTTP_IMPREST_LUA_REVOKE
+NGX_HTTP_IMPREST_LUA_GONE
 "local t = hash(KEYS[1])\n"
 "if not t then return {0, 'unknown refresh token'} end\n"
 "if t.used == '1' then\n"
@@ -258,6 +284,7 @@ NGX_HTTP_IMPREST_LUA_REVOKE
 "if t.cid ~= ARGV[2] then\n"
 "  return {0, 'refresh token issued to another client'}\n"
 "end\n"
+"if gone(ARGV[1], t.cid) then return {0, 'client deleted'} end\n"
 "local now = tonumber(ARGV[4])\n"
 "if tonumber(t.exp or 0) <= now then return {0, 'refresh token expired'} end\n"
 "local g = ARGV[1] .. 'grant:' .. (t.gid or '')\n"
@@ -315,15 +342,16 @@ NGX_HTTP_IMPREST_LUA_REVOKE
 
 
 /*
- * RFC 7662.  KEYS[1] the token's record.
+ * RFC 7662.  KEYS[1] the token's record; ARGV[1] the prefix.
  * {0} | {1, uid, cid, scope, orgs, iat, exp, aud}
  */
 ngx_http_imprest_redis_script_t  ngx_http_imprest_script_introspect = {
     ngx_string("introspect"),
     ngx_string(
+NGX_HTTP_IMPREST_LUA_GONE
 "local t = redis.call('HMGET', KEYS[1], 'uid', 'cid', 'scope', 'orgs',\n"
 "                     'iat', 'exp', 'aud', 'used')\n"
-"if not t[1] or t[8] == '1' then return {0} end\n"
+"if not t[1] or t[8] == '1' or gone(ARGV[1], t[2]) then return {0} end\n"
 "return {1, t[1], t[2] or '', t[3] or '', t[4] or '', t[5] or '',\n"
 "        t[6] or '', t[7] or ''}\n"),
     "",
