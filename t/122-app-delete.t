@@ -16,7 +16,7 @@ use Imprest::Test;
 use Digest::SHA qw(sha256_hex);
 use Hash::Util ();
 
-our %C = map { $_ => token_new('ac') } qw(flow);
+our %C = map { $_ => token_new('ac') } qw(flow race);
 our %A = map { $_ => token_new('at') } qw(
     gate orgs intro other op
 );
@@ -215,6 +215,48 @@ after_response(0, sub { app_delete($APP_ID) });
 --- response_body eval
 [::upstream_body($::APP2_ID), ::upstream_body($::APP2_ID),
  ::upstream_body('batch-job')]
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 6: an app deleted between its authentication and the script (a race): the refresh and redemption scripts refuse its tokens themselves
+--- init
+seed_as();
+put_code(code => $C{flow});
+put_code(code => $C{race});
+after_response(0, sub {
+    my ($at, $rt) = tokens_of($_[1]);
+    app_delete($APP_ID);
+    # the functions nginx loaded, called as the token endpoint would once
+    # the app's authentication had passed
+    my $list = redis('FUNCTION', 'LIST');
+    my ($refresh) = $list =~ /\b(imprest_refresh_[0-9a-f]{12})\b/;
+    my ($redeem) = $list =~ /\b(imprest_redeem_[0-9a-f]{12})\b/;
+    ok($refresh && $redeem, 'the functions are loaded');
+    my $now = time();
+    my $out = redis('FCALL', $refresh, 3, 'imprest:rt:' . sha256_hex($rt),
+                    'imprest:at:' . sha256_hex(token_new('at')),
+                    'imprest:rt:' . sha256_hex(token_new('rt')),
+                    'imprest:', $APP_ID, '', $now, 7200, 86400, 86400);
+    is($out, "0\nclient deleted\n", 'the refresh script refuses the token');
+    $out = redis('FCALL', $redeem, 4, 'imprest:ac:' . sha256_hex($C{race}),
+                 'imprest:at:' . sha256_hex(token_new('at')),
+                 'imprest:rt:' . sha256_hex(token_new('rt')),
+                 'imprest:grant:g' . $now, 'imprest:', $APP_ID, $APP_URI,
+                 '1', '', $now, 7200, 86400, '', 'g' . $now, 86400);
+    is($out, "0\nclient deleted\n", 'the redemption script refuses the code');
+});
+--- request eval
+::tok(grant_type => 'authorization_code', code => $::C{flow},
+      redirect_uri => $::APP_URI, ::post_creds())
+--- more_headers eval
+::ct()
+--- error_code: 200
+--- response_body_like eval
+qr/\A\{"access_token":"imp_at_/
 --- no_error_log
 [error]
 [alert]
