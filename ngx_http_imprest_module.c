@@ -159,6 +159,13 @@ static ngx_command_t  ngx_http_imprest_commands[] = {
       offsetof(ngx_http_imprest_main_conf_t, refresh_ttl),
       NULL },
 
+    { ngx_string("imprest_grant_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_imprest_main_conf_t, grant_lifetime),
+      NULL },
+
     { ngx_string("imprest_consent_ttl"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
@@ -356,6 +363,7 @@ ngx_http_imprest_create_main_conf(ngx_conf_t *cf)
     imcf->code_ttl = NGX_CONF_UNSET;
     imcf->access_ttl = NGX_CONF_UNSET;
     imcf->refresh_ttl = NGX_CONF_UNSET;
+    imcf->grant_lifetime = NGX_CONF_UNSET;
     imcf->consent_ttl = NGX_CONF_UNSET;
     imcf->pkce_required = NGX_CONF_UNSET;
 
@@ -381,6 +389,7 @@ ngx_http_imprest_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(imcf->code_ttl, 60);
     ngx_conf_init_value(imcf->access_ttl, 7200);
     ngx_conf_init_value(imcf->refresh_ttl, 30 * 86400);
+    ngx_conf_init_value(imcf->grant_lifetime, 30 * 86400);
     ngx_conf_init_value(imcf->consent_ttl, 600);
     ngx_conf_init_value(imcf->pkce_required, 0);
 
@@ -397,6 +406,13 @@ ngx_http_imprest_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "imprest token and consent lifetimes must be "
                            "at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    /* an absolute end for each grant: refresh tokens never outlive it */
+    if (imcf->grant_lifetime < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "imprest_grant_lifetime must be at least 1s");
         return NGX_CONF_ERROR;
     }
 

@@ -50,8 +50,8 @@ ngx_http_imprest_introspect_auth(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as)
 {
     ngx_int_t    rc;
-    const char  *type, *argv[2];
-    size_t       argvlen[2];
+    const char  *type, *argv[3];
+    size_t       argvlen[3];
     ngx_str_t    key;
 
     if (as->introspect.len != 1 || as->introspect.data[0] != '1'
@@ -80,10 +80,12 @@ ngx_http_imprest_introspect_auth(ngx_http_request_t *r,
     argvlen[0] = 1;
     argv[1] = (char *) key.data;
     argvlen[1] = key.len;
+    argv[2] = (char *) as->imcf->redis.prefix.data;
+    argvlen[2] = as->imcf->redis.prefix.len;
 
     return ngx_http_imprest_as_eval(r, as,
                                     &ngx_http_imprest_script_introspect,
-                                    2, argv, argvlen,
+                                    3, argv, argvlen,
                                     ngx_http_imprest_introspect_done);
 }
 

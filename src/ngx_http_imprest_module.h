@@ -56,6 +56,7 @@ typedef struct {
     time_t                          code_ttl;
     time_t                          access_ttl;
     time_t                          refresh_ttl;
+    time_t                          grant_lifetime;
     time_t                          consent_ttl;
     ngx_flag_t                      pkce_required;
     ngx_str_t                       token_audience;

@@ -114,10 +114,10 @@ ngx_http_imprest_token_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
     u_char                      s256[NGX_HTTP_IMPREST_PKCE_S256_LEN];
     ngx_str_t                   code, ru, verifier, ckey, akey, rkey, gkey;
     ngx_uint_t                  ru_given, has_verifier;
-    const char                 *argv[15];
-    size_t                      argvlen[15];
+    const char                 *argv[16];
+    size_t                      argvlen[16];
     u_char                      now[NGX_TIME_T_LEN], att[NGX_TIME_T_LEN];
-    u_char                      rtt[NGX_TIME_T_LEN];
+    u_char                      rtt[NGX_TIME_T_LEN], life[NGX_TIME_T_LEN];
     ngx_http_imprest_token_t   *t;
     ngx_http_imprest_main_conf_t  *imcf;
 
@@ -216,9 +216,11 @@ ngx_http_imprest_token_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
     argvlen[13] = imcf->token_audience.len;
     argv[14] = (char *) t->gid;
     argvlen[14] = NGX_HTTP_IMPREST_UUID_LEN;
+    argv[15] = (char *) life;
+    argvlen[15] = ngx_sprintf(life, "%T", imcf->grant_lifetime) - life;
 
     return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_redeem,
-                                    15, argv, argvlen,
+                                    16, argv, argvlen,
                                     ngx_http_imprest_token_issued);
 }
 
@@ -230,10 +232,10 @@ ngx_http_imprest_token_refresh(ngx_http_request_t *r,
     u_char                        *p;
     ngx_str_t                      rt, scope, okey, akey, rkey;
     ngx_uint_t                     has_scope;
-    const char                    *argv[10];
-    size_t                         argvlen[10];
+    const char                    *argv[11];
+    size_t                         argvlen[11];
     u_char                         now[NGX_TIME_T_LEN], att[NGX_TIME_T_LEN];
-    u_char                         rtt[NGX_TIME_T_LEN];
+    u_char                         rtt[NGX_TIME_T_LEN], life[NGX_TIME_T_LEN];
     ngx_http_imprest_token_t      *t;
     ngx_http_imprest_main_conf_t  *imcf;
 
@@ -314,9 +316,11 @@ ngx_http_imprest_token_refresh(ngx_http_request_t *r,
     argvlen[8] = ngx_sprintf(att, "%T", imcf->access_ttl) - att;
     argv[9] = (char *) rtt;
     argvlen[9] = ngx_sprintf(rtt, "%T", imcf->refresh_ttl) - rtt;
+    argv[10] = (char *) life;
+    argvlen[10] = ngx_sprintf(life, "%T", imcf->grant_lifetime) - life;
 
     return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_refresh,
-                                    10, argv, argvlen,
+                                    11, argv, argvlen,
                                     ngx_http_imprest_token_issued);
 }
 

@@ -387,7 +387,8 @@ NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX "\")\n"
 "                                --owner must be an existing user\n"
 "  app list [--owner UID]        all apps, or those UID owns\n"
 "  app show CLIENT_ID\n"
-"  app delete CLIENT_ID\n"
+"  app delete CLIENT_ID          its access and refresh tokens stop\n"
+"                                working at once\n"
 "  app secret CLIENT_ID          new client secret, printed once; the old\n"
 "                                one stops working at once\n"
 "\n"
@@ -2833,7 +2834,9 @@ ngx_http_imprest_ctl_app_show(ngx_http_imprest_ctl_t *ctl, int argc,
 /*
  * Deletes the record and removes the id from both sets in one MULTI/EXEC.
  * The record is WATCHed while its owner is read, so a concurrent change of
- * owner cannot leave the id in a set.
+ * owner cannot leave the id in a set.  The app's tokens are not looked
+ * for: every script that accepts a token refuses one whose app record is
+ * gone (src/ngx_http_imprest_script.c), so they die with this DEL.
  */
 
 static int
