@@ -60,6 +60,9 @@ add_response_body_check(sub {
 # AS-AZ-5: 1 KB of everything a query or a Location could trip over
 our $STATE = substr('a&b=c#d%e+f g/h?~;' x 60, 0, 1024);
 
+# an app registered with a repeated scope token
+our $DUP_ID = 'app_' . join('', map { sprintf '%x', int rand 16 } 1 .. 24);
+
 run_tests();
 
 # --- helpers, called as main::name() from eval sections ---------------------
@@ -991,3 +994,24 @@ X-Test-User: alice
 [main::consent(scope => 'money_in'), undef, undef]
 --- no_error_log
 [error]
+
+
+
+=== TEST 41: imprestctl keeps an app's scope as a set too: its default scope has each token once
+--- init
+seed_as();
+ctl(qw(app create --name Dup --redirect-uri https://dup.example/cb --scope),
+    'money_in money_out money_in', '--client-id', $main::DUP_ID,
+    '--secret', token_new('cs'));
+Test::More::like(redis('HGET', "imprest:client:$main::DUP_ID", 'scope'),
+                 qr/\Amoney_in money_out\s*\z/, 'stored once each');
+--- request eval
+main::authz(client_id => $main::DUP_ID, redirect_uri => 'https://dup.example/cb', scope => undef)
+--- more_headers
+X-Test-User: alice
+--- error_code: 200
+--- consent_record eval
+main::consent(cid => $main::DUP_ID, redirect_uri => 'https://dup.example/cb')
+--- no_error_log
+[error]
+

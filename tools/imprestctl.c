@@ -104,6 +104,7 @@ static int ngx_http_imprest_ctl_number(const char *s, long long min,
 static int ngx_http_imprest_ctl_check_id(const char *what, const char *s);
 static int ngx_http_imprest_ctl_check_name(const char *s, size_t max);
 static int ngx_http_imprest_ctl_check_scope(const char *s);
+static int ngx_http_imprest_ctl_scope_set(const char **s);
 static int ngx_http_imprest_ctl_check_redirect_uri(const char *s);
 static int ngx_http_imprest_ctl_check_uuid(const char *s, u_char *out);
 static int ngx_http_imprest_ctl_connect(ngx_http_imprest_ctl_t *ctl,
@@ -668,6 +669,38 @@ ngx_http_imprest_ctl_check_scope(const char *s)
                        "--scope: invalid character in a scope token");
         }
     }
+
+    return NGX_HTTP_IMPREST_CTL_OK;
+}
+
+
+/*
+ * A checked --scope as the server keeps it: a set (RFC 6749 3.3), each
+ * token once in the order first given, within the server's bounds.
+ * *s then points to a static copy.
+ */
+
+static int
+ngx_http_imprest_ctl_scope_set(const char **s)
+{
+    size_t       n;
+    static char  set[NGX_HTTP_IMPREST_SCOPE_MAX_LEN + 1];
+
+    if ((*s)[0] == '\0') {
+        return NGX_HTTP_IMPREST_CTL_OK;
+    }
+
+    n = ngx_http_imprest_scope_set((u_char *) set, (const u_char *) *s,
+                                   strlen(*s));
+    if (n == 0) {
+        return ngx_http_imprest_ctl_usage_error(
+                   "--scope: at most %d bytes and %d tokens",
+                   NGX_HTTP_IMPREST_SCOPE_MAX_LEN,
+                   NGX_HTTP_IMPREST_SCOPE_MAX_TOKENS);
+    }
+
+    set[n] = '\0';
+    *s = set;
 
     return NGX_HTTP_IMPREST_CTL_OK;
 }
@@ -1691,6 +1724,10 @@ ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl, int argc,
     scope = opts[2].value ? opts[2].value : "";
 
     rc = ngx_http_imprest_ctl_check_scope(scope);
+    if (rc == NGX_HTTP_IMPREST_CTL_OK) {
+        rc = ngx_http_imprest_ctl_scope_set(&scope);
+    }
+
     if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         goto done;
     }
@@ -2308,6 +2345,10 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
     }
 
     rc = ngx_http_imprest_ctl_check_scope(opts[2].value);
+    if (rc == NGX_HTTP_IMPREST_CTL_OK) {
+        rc = ngx_http_imprest_ctl_scope_set(&opts[2].value);
+    }
+
     if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         goto done;
     }
