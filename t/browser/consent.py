@@ -20,6 +20,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "e2e"))
+from e2elib import Report  # noqa: E402 - after its directory is known
+
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -44,33 +48,12 @@ CHROMEDRIVER = ENV.get("BROWSER_CHROMEDRIVER", "/usr/bin/chromedriver")
 TIMEOUT = 10
 
 
-class Report:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, name, detail=None):
-        if ok:
-            self.passed += 1
-            print("ok - " + name, flush=True)
-        else:
-            self.failed += 1
-            line = "not ok - " + name
-            if detail is not None:
-                line += ": " + redact(str(detail))
-            print(line, flush=True)
-        return bool(ok)
-
-    def eq(self, got, want, name):
-        return self.check(got == want, name, "got %r, want %r" % (got, want))
-
-
 def redact(text):
     """What we print or keep never holds the user's password."""
     return text.replace(PASSWORD, "[password]") if PASSWORD else text
 
 
-T = Report()
+T = Report(redact=redact)
 console = []          # every browser console entry of the run
 
 
