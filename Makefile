@@ -15,7 +15,7 @@ CORE_SRCS  := src/ngx_http_imprest_core.c
 CORE_HDRS  := src/ngx_http_imprest_core.h
 MODULE_SRCS := config ngx_http_imprest_module.c $(wildcard src/*.c src/*.h)
 
-.PHONY: all deps module imprestctl unit test test-nginx asan demo bench clean check-examples install
+.PHONY: all deps lua-check module imprestctl unit test test-nginx asan demo bench clean check-examples install
 
 all: module imprestctl
 
@@ -34,7 +34,12 @@ $(MODULE): $(MODULE_SRCS)
 	  || { tail -30 $(BUILD)/configure.log; exit 1; }
 	@$(MAKE) -s -C $(NGX_DEV) -f objs/Makefile modules
 
-module: deps $(MODULE)
+# the Redis scripts (src/lua/) are embedded by a generated, committed
+# header: a build with an edited script and a stale header is refused
+lua-check:
+	@tools/lua-embed.sh --check
+
+module: deps lua-check $(MODULE)
 
 $(BUILD)/imprestctl: tools/imprestctl.c $(CORE_SRCS) $(CORE_HDRS) \
                      src/ngx_http_imprest_oauth.c src/ngx_http_imprest_oauth.h

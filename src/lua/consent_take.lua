@@ -1,0 +1,28 @@
+-- The consent decision.  KEYS[1] consent key, KEYS[2] code key;
+-- ARGV: prefix, uid, decision ("approve"/"deny"), orgs (space-separated),
+-- code ttl, now.
+-- {0} unknown or expired request | {3} another user's request |
+-- {4, redirect_uri, state, cid} an organization the user does not belong
+-- to | {1, redirect_uri, state, cid} approved, code stored |
+-- {2, redirect_uri, state, cid} denied
+--! uses: hash
+local c = hash(KEYS[1])
+if not c then return {0} end
+if c.uid ~= ARGV[2] then return {3} end
+redis.call('DEL', KEYS[1])
+local ru, st, cid = c.redirect_uri or '', c.state or '', c.cid or ''
+if ARGV[3] ~= 'approve' then return {2, ru, st, cid} end
+local n = 0
+for o in string.gmatch(ARGV[4], '%S+') do
+  if redis.call('SISMEMBER', ARGV[1] .. 'user:' .. ARGV[2] .. ':orgs',
+                o) ~= 1 then return {4, ru, st, cid} end
+  n = n + 1
+end
+if n == 0 then return {4, ru, st, cid} end
+redis.call('HSET', KEYS[2], 'cid', c.cid or '', 'uid', c.uid,
+           'redirect_uri', ru, 'ru_given', c.ru_given or '0',
+           'scope', c.scope or '', 'orgs', ARGV[4],
+           'challenge', c.challenge or '',
+           'exp', tonumber(ARGV[6]) + tonumber(ARGV[5]))
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return {1, ru, st, cid}
