@@ -11,8 +11,8 @@ NGINX      ?= /usr/sbin/nginx
 CC         ?= cc
 CFLAGS_CORE = -O2 -g -Wall -Wextra -Wpointer-arith -Wno-unused-parameter \
               -Werror -std=gnu99 -D_GNU_SOURCE
-CORE_SRCS  := src/ngx_http_imprest_core.c
-CORE_HDRS  := src/ngx_http_imprest_core.h
+CORE_SRCS  := src/ngx_http_imprest_core.c src/ngx_http_imprest_schema.c
+CORE_HDRS  := src/ngx_http_imprest_core.h src/ngx_http_imprest_schema.h
 MODULE_SRCS := config ngx_http_imprest_module.c $(wildcard src/*.c src/*.h)
 
 .PHONY: all deps lua-check module imprestctl unit test test-nginx asan demo bench clean check-examples install

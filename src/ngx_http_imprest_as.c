@@ -313,8 +313,10 @@ ngx_http_imprest_as_token_key(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_imprest_as_key(r, as->imcf, *type, token.data, token.len,
-                                key)
+    if (ngx_http_imprest_as_key(r, as->imcf,
+                                (*type)[0] == 'a' ? NGX_HTTP_IMPREST_KEY_AT
+                                                  : NGX_HTTP_IMPREST_KEY_RT,
+                                token.data, token.len, key)
         != NGX_OK)
     {
         *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -398,31 +400,46 @@ ngx_http_imprest_as_error(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
 
 ngx_int_t
 ngx_http_imprest_as_key(ngx_http_request_t *r,
-    ngx_http_imprest_main_conf_t *imcf, const char *type, u_char *token,
+    ngx_http_imprest_main_conf_t *imcf, const char *kind, u_char *secret,
     size_t len, ngx_str_t *key)
 {
-    u_char  *p;
-    size_t   tlen;
+    key->data = ngx_pnalloc(r->pool, imcf->redis.prefix.len
+                                     + ngx_strlen(kind)
+                                     + NGX_HTTP_IMPREST_DIGEST_HEX_LEN);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
 
-    tlen = ngx_strlen(type);
+    key->len = ngx_http_imprest_schema_secret_key(key->data,
+                                                  imcf->redis.prefix.data,
+                                                  imcf->redis.prefix.len,
+                                                  kind, secret, len);
+    if (key->len == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "imprest: SHA-256 failed");
+        return NGX_ERROR;
+    }
 
-    key->len = imcf->redis.prefix.len + tlen + 1
-               + NGX_HTTP_IMPREST_DIGEST_HEX_LEN;
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_imprest_as_id_key(ngx_http_request_t *r,
+    ngx_http_imprest_main_conf_t *imcf, const char *kind, u_char *id,
+    size_t len, ngx_str_t *key)
+{
+    key->len = ngx_http_imprest_schema_key(NULL, imcf->redis.prefix.data,
+                                           imcf->redis.prefix.len, kind, id,
+                                           len);
     key->data = ngx_pnalloc(r->pool, key->len);
     if (key->data == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(key->data, imcf->redis.prefix.data,
-                   imcf->redis.prefix.len);
-    p = ngx_cpymem(p, type, tlen);
-    *p++ = ':';
-
-    if (ngx_http_imprest_digest_hex(token, len, p) != 0) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "imprest: SHA-256 failed");
-        return NGX_ERROR;
-    }
+    (void) ngx_http_imprest_schema_key(key->data, imcf->redis.prefix.data,
+                                       imcf->redis.prefix.len, kind, id,
+                                       len);
 
     return NGX_OK;
 }
@@ -585,15 +602,13 @@ ngx_http_imprest_as_authenticate(ngx_http_request_t *r,
                    "invalid_client", "unknown client or wrong secret");
     }
 
-    key.len = as->imcf->redis.prefix.len + sizeof("client:") - 1
-              + as->client_id.len;
-    key.data = ngx_pnalloc(r->pool, key.len);
-    if (key.data == NULL) {
+    if (ngx_http_imprest_as_id_key(r, as->imcf, NGX_HTTP_IMPREST_KEY_CLIENT,
+                                   as->client_id.data, as->client_id.len,
+                                   &key)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_sprintf(key.data, "%Vclient:%V", &as->imcf->redis.prefix,
-                &as->client_id);
 
     /* no uid: the client's organizations are not wanted here */
     argv[0] = "1";

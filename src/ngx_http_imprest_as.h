@@ -18,6 +18,7 @@
 #include "ngx_http_imprest_core.h"
 #include "ngx_http_imprest_oauth.h"
 #include "ngx_http_imprest_redis.h"
+#include "ngx_http_imprest_schema.h"
 
 
 #define NGX_HTTP_IMPREST_AS_MAX_PARAMS  100
@@ -108,9 +109,16 @@ ngx_int_t ngx_http_imprest_as_error(ngx_http_request_t *r,
 ngx_int_t ngx_http_imprest_as_authenticate(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, ngx_http_imprest_as_next_pt next);
 
-/* the Redis key "{prefix}{type}:{sha256hex(token)}" */
+/*
+ * Redis keys (ngx_http_imprest_schema.h), in r->pool: the record of a
+ * secret, "{prefix}{kind}{sha256hex(secret)}", and of an identifier,
+ * "{prefix}{kind}{id}"; kind is one of NGX_HTTP_IMPREST_KEY_*.
+ */
 ngx_int_t ngx_http_imprest_as_key(ngx_http_request_t *r,
-    ngx_http_imprest_main_conf_t *imcf, const char *type, u_char *token,
+    ngx_http_imprest_main_conf_t *imcf, const char *kind, u_char *secret,
+    size_t len, ngx_str_t *key);
+ngx_int_t ngx_http_imprest_as_id_key(ngx_http_request_t *r,
+    ngx_http_imprest_main_conf_t *imcf, const char *kind, u_char *id,
     size_t len, ngx_str_t *key);
 
 /* copies the client fields of a "client" script reply into as */

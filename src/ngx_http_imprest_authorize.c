@@ -186,10 +186,10 @@ static ngx_int_t
 ngx_http_imprest_authorize_get(ngx_http_request_t *r)
 {
     int                        n;
-    u_char                    *scratch, *key;
+    u_char                    *scratch;
     size_t                     len;
     ngx_int_t                  rc;
-    ngx_str_t                  cid;
+    ngx_str_t                  cid, key;
     const u_char              *v;
     const char                *argv[4];
     size_t                     argvlen[4];
@@ -261,17 +261,17 @@ ngx_http_imprest_authorize_get(ngx_http_request_t *r)
 
     as->client_id = cid;
 
-    key = ngx_pnalloc(r->pool, as->imcf->redis.prefix.len
-                               + sizeof("client:") - 1 + cid.len);
-    if (key == NULL) {
+    if (ngx_http_imprest_as_id_key(r, as->imcf, NGX_HTTP_IMPREST_KEY_CLIENT,
+                                   cid.data, cid.len, &key)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     argv[0] = "1";
     argvlen[0] = 1;
-    argv[1] = (char *) key;
-    argvlen[1] = ngx_sprintf(key, "%Vclient:%V", &as->imcf->redis.prefix,
-                             &cid) - key;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
     argv[2] = (char *) as->imcf->redis.prefix.data;
     argvlen[2] = as->imcf->redis.prefix.len;
     argv[3] = (char *) az->user.data;
@@ -288,10 +288,10 @@ ngx_http_imprest_authorize_client(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
     int                        n;
-    u_char                    *p, *key;
+    u_char                    *p;
     size_t                     len;
     ngx_int_t                  rc;
-    ngx_str_t                  rt, method, registered, ru, ttl;
+    ngx_str_t                  rt, method, registered, ru, ttl, key;
     ngx_uint_t                 i, nuris, found;
     const u_char              *v, *cur, *last, *uri;
     const char                *argv[10];
@@ -502,17 +502,9 @@ ngx_http_imprest_authorize_client(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    key = ngx_pnalloc(r->pool, as->imcf->redis.prefix.len
-                               + sizeof("consent:") - 1
-                               + NGX_HTTP_IMPREST_DIGEST_HEX_LEN);
-    if (key == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_sprintf(key, "%Vconsent:", &as->imcf->redis.prefix);
-
-    if (ngx_http_imprest_digest_hex(az->rid, NGX_HTTP_IMPREST_TOKEN_LEN, p)
-        != 0)
+    if (ngx_http_imprest_as_key(r, as->imcf, NGX_HTTP_IMPREST_KEY_CONSENT,
+                                az->rid, NGX_HTTP_IMPREST_TOKEN_LEN, &key)
+        != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -522,8 +514,8 @@ ngx_http_imprest_authorize_client(ngx_http_request_t *r,
 
     argv[0] = "1";
     argvlen[0] = 1;
-    argv[1] = (char *) key;
-    argvlen[1] = p + NGX_HTTP_IMPREST_DIGEST_HEX_LEN - key;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
     argv[2] = (char *) ttl.data;
     argvlen[2] = ttl.len;
     argv[3] = (char *) az->user.data;
@@ -584,11 +576,11 @@ ngx_http_imprest_authorize_in_catalogue(ngx_http_imprest_main_conf_t *imcf,
 static ngx_int_t
 ngx_http_imprest_authorize_post(ngx_http_request_t *r)
 {
-    u_char                    *p, *key, *ckey, *orgs;
+    u_char                    *p, *orgs;
     size_t                     i, norgs;
     ngx_uint_t                 norigins;
     ngx_int_t                  rc;
-    ngx_str_t                  rid, decision;
+    ngx_str_t                  rid, decision, key, ckey;
     const char                *argv[9];
     size_t                     argvlen[9];
     u_char                     now[NGX_TIME_T_LEN], ttl[NGX_TIME_T_LEN];
@@ -704,38 +696,23 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    key = ngx_pnalloc(r->pool, as->imcf->redis.prefix.len + sizeof("consent:")
-                               + NGX_HTTP_IMPREST_DIGEST_HEX_LEN);
-    ckey = ngx_pnalloc(r->pool, as->imcf->redis.prefix.len + sizeof("ac:")
-                                + NGX_HTTP_IMPREST_DIGEST_HEX_LEN);
-    if (key == NULL || ckey == NULL) {
+    if (ngx_http_imprest_as_key(r, as->imcf, NGX_HTTP_IMPREST_KEY_CONSENT,
+                                rid.data, rid.len, &key)
+        != NGX_OK
+        || ngx_http_imprest_as_key(r, as->imcf, NGX_HTTP_IMPREST_KEY_CODE,
+                                   az->code, NGX_HTTP_IMPREST_TOKEN_LEN,
+                                   &ckey)
+           != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     argv[0] = "2";
     argvlen[0] = 1;
-
-    argv[1] = (char *) key;
-    argvlen[1] = ngx_sprintf(key, "%Vconsent:", &as->imcf->redis.prefix)
-                 - key;
-    if (ngx_http_imprest_digest_hex(rid.data, rid.len, key + argvlen[1])
-        != 0)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    argvlen[1] += NGX_HTTP_IMPREST_DIGEST_HEX_LEN;
-
-    argv[2] = (char *) ckey;
-    argvlen[2] = ngx_sprintf(ckey, "%Vac:", &as->imcf->redis.prefix) - ckey;
-    if (ngx_http_imprest_digest_hex(az->code, NGX_HTTP_IMPREST_TOKEN_LEN,
-                                    ckey + argvlen[2])
-        != 0)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    argvlen[2] += NGX_HTTP_IMPREST_DIGEST_HEX_LEN;
+    argv[1] = (char *) key.data;
+    argvlen[1] = key.len;
+    argv[2] = (char *) ckey.data;
+    argvlen[2] = ckey.len;
 
     argv[3] = (char *) as->imcf->redis.prefix.data;
     argvlen[3] = as->imcf->redis.prefix.len;

@@ -12,6 +12,7 @@
 #include "ngx_http_imprest_gate.h"
 #include "ngx_http_imprest_request.h"
 #include "ngx_http_imprest_response.h"
+#include "ngx_http_imprest_schema.h"
 #include "ngx_http_imprest_script.h"
 
 
@@ -251,26 +252,25 @@ ngx_http_imprest_read_token(ngx_http_request_t *r,
 
     prefix = &imcf->redis.prefix;
 
-    key = ngx_pnalloc(r->pool, prefix->len + 3
-                               + NGX_HTTP_IMPREST_DIGEST_HEX_LEN);
+    key = ngx_pnalloc(r->pool, prefix->len + sizeof(NGX_HTTP_IMPREST_KEY_AT)
+                               - 1 + NGX_HTTP_IMPREST_DIGEST_HEX_LEN);
     if (key == NULL) {
         ctx->description = "out of memory";
         return NGX_HTTP_IMPREST_REDIS_UNAVAILABLE;
     }
 
-    ctx->token_key.data = key;
-    key = ngx_cpymem(key, prefix->data, prefix->len);
-    key = ngx_cpymem(key, "at:", 3);
+    ctx->token_key.len = ngx_http_imprest_schema_secret_key(key,
+                             prefix->data, prefix->len,
+                             NGX_HTTP_IMPREST_KEY_AT, p, last - p);
 
-    if (ngx_http_imprest_digest_hex(p, last - p, key) != 0) {
+    if (ctx->token_key.len == 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "imprest: SHA-256 failed");
-        ctx->token_key.data = NULL;
         ctx->description = "internal error";
         return NGX_HTTP_IMPREST_REDIS_UNAVAILABLE;
     }
 
-    ctx->token_key.len = prefix->len + 3 + NGX_HTTP_IMPREST_DIGEST_HEX_LEN;
+    ctx->token_key.data = key;
 
     return NGX_HTTP_IMPREST_OK;
 }

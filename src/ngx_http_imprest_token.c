@@ -164,27 +164,25 @@ ngx_http_imprest_token_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
     /* {1, uid, scope, orgs} */
     t->nreply = 4;
 
-    if (ngx_http_imprest_as_key(r, imcf, "ac", code.data, code.len, &ckey)
+    if (ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_CODE, code.data,
+                                code.len, &ckey)
         != NGX_OK
-        || ngx_http_imprest_as_key(r, imcf, "at", t->at,
+        || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_AT, t->at,
                                    NGX_HTTP_IMPREST_TOKEN_LEN, &akey)
            != NGX_OK
-        || ngx_http_imprest_as_key(r, imcf, "rt", t->rt,
+        || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_RT, t->rt,
                                    NGX_HTTP_IMPREST_TOKEN_LEN, &rkey)
            != NGX_OK)
     {
         return ngx_http_imprest_token_unavailable(r, as);
     }
 
-    gkey.len = imcf->redis.prefix.len + sizeof("grant:") - 1
-               + NGX_HTTP_IMPREST_UUID_LEN;
-    gkey.data = ngx_pnalloc(r->pool, gkey.len);
-    if (gkey.data == NULL) {
+    if (ngx_http_imprest_as_id_key(r, imcf, NGX_HTTP_IMPREST_KEY_GRANT,
+                                   t->gid, NGX_HTTP_IMPREST_UUID_LEN, &gkey)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_sprintf(gkey.data, "%Vgrant:%*s", &imcf->redis.prefix,
-                (size_t) NGX_HTTP_IMPREST_UUID_LEN, t->gid);
 
     argv[0] = "4";
     argvlen[0] = 1;
@@ -284,12 +282,13 @@ ngx_http_imprest_token_refresh(ngx_http_request_t *r,
     /* {1, access token scope, refresh token scope} */
     t->nreply = 3;
 
-    if (ngx_http_imprest_as_key(r, imcf, "rt", rt.data, rt.len, &okey)
+    if (ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_RT, rt.data,
+                                rt.len, &okey)
         != NGX_OK
-        || ngx_http_imprest_as_key(r, imcf, "at", t->at,
+        || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_AT, t->at,
                                    NGX_HTTP_IMPREST_TOKEN_LEN, &akey)
            != NGX_OK
-        || ngx_http_imprest_as_key(r, imcf, "rt", t->rt,
+        || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_RT, t->rt,
                                    NGX_HTTP_IMPREST_TOKEN_LEN, &rkey)
            != NGX_OK)
     {
