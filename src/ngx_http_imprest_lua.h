@@ -9,6 +9,22 @@
 #define _NGX_HTTP_IMPREST_LUA_H_INCLUDED_
 
 
+#define NGX_HTTP_IMPREST_REASON_UNKNOWN_CODE                1
+#define NGX_HTTP_IMPREST_REASON_CODE_USED                   2
+#define NGX_HTTP_IMPREST_REASON_CODE_OTHER_CLIENT           3
+#define NGX_HTTP_IMPREST_REASON_CLIENT_DELETED              4
+#define NGX_HTTP_IMPREST_REASON_CODE_EXPIRED                5
+#define NGX_HTTP_IMPREST_REASON_REDIRECT_URI_MISMATCH       6
+#define NGX_HTTP_IMPREST_REASON_VERIFIER_MISMATCH           7
+#define NGX_HTTP_IMPREST_REASON_VERIFIER_UNEXPECTED         8
+#define NGX_HTTP_IMPREST_REASON_UNKNOWN_REFRESH_TOKEN       9
+#define NGX_HTTP_IMPREST_REASON_REFRESH_TOKEN_USED          10
+#define NGX_HTTP_IMPREST_REASON_REFRESH_TOKEN_OTHER_CLIENT  11
+#define NGX_HTTP_IMPREST_REASON_REFRESH_TOKEN_EXPIRED       12
+#define NGX_HTTP_IMPREST_REASON_GRANT_EXPIRED               13
+#define NGX_HTTP_IMPREST_REASON_GRANT_REVOKED               14
+#define NGX_HTTP_IMPREST_REASON_SCOPE_EXCEEDS_GRANT         15
+
 #define NGX_HTTP_IMPREST_LUA_CLIENT                                           \
 "local c = redis.call('HMGET', KEYS[1], 'name', 'secret', 'redirect_uris',\n" \
 "                     'scope', 'introspect')\n"                               \
@@ -79,6 +95,23 @@
 ""
 
 #define NGX_HTTP_IMPREST_LUA_REDEEM                                           \
+"local R = {\n"                                                               \
+"  unknown_code = 1,\n"                                                       \
+"  code_used = 2,\n"                                                          \
+"  code_other_client = 3,\n"                                                  \
+"  client_deleted = 4,\n"                                                     \
+"  code_expired = 5,\n"                                                       \
+"  redirect_uri_mismatch = 6,\n"                                              \
+"  verifier_mismatch = 7,\n"                                                  \
+"  verifier_unexpected = 8,\n"                                                \
+"  unknown_refresh_token = 9,\n"                                              \
+"  refresh_token_used = 10,\n"                                                \
+"  refresh_token_other_client = 11,\n"                                        \
+"  refresh_token_expired = 12,\n"                                             \
+"  grant_expired = 13,\n"                                                     \
+"  grant_revoked = 14,\n"                                                     \
+"  scope_exceeds_grant = 15,\n"                                               \
+"}\n"                                                                         \
 "local function hash(k)\n"                                                    \
 "  local l = redis.call('HGETALL', k)\n"                                      \
 "  if #l == 0 then return nil end\n"                                          \
@@ -100,17 +133,17 @@
 "         and redis.call('EXISTS', p .. 'client:' .. cid) == 0\n"             \
 "end\n"                                                                       \
 "local c = hash(KEYS[1])\n"                                                   \
-"if not c then return {0, 'unknown code'} end\n"                              \
+"if not c then return {0, R.unknown_code} end\n"                              \
 "if c.used == '1' then\n"                                                     \
 "  revoke(ARGV[1], c.gid)\n"                                                  \
-"  return {0, 'code already used'}\n"                                         \
+"  return {0, R.code_used}\n"                                                 \
 "end\n"                                                                       \
-"if c.cid ~= ARGV[2] then return {0, 'code issued to another client'} end\n"  \
-"if gone(ARGV[1], c.cid) then return {0, 'client deleted'} end\n"             \
+"if c.cid ~= ARGV[2] then return {0, R.code_other_client} end\n"              \
+"if gone(ARGV[1], c.cid) then return {0, R.client_deleted} end\n"             \
 "local now = tonumber(ARGV[6])\n"                                             \
 "if tonumber(c.exp or 0) <= now then\n"                                       \
 "  redis.call('DEL', KEYS[1])\n"                                              \
-"  return {0, 'code expired'}\n"                                              \
+"  return {0, R.code_expired}\n"                                              \
 "end\n"                                                                       \
 "local ttl = redis.call('TTL', KEYS[1])\n"                                    \
 "if ttl < 1 then ttl = 1 end\n"                                               \
@@ -122,14 +155,14 @@
 "end\n"                                                                       \
 "if (c.ru_given == '1' or ARGV[4] == '1')\n"                                  \
 "   and (ARGV[4] ~= '1' or c.redirect_uri ~= ARGV[3]) then\n"                 \
-"  return burn('redirect_uri does not match the authorization request')\n"    \
+"  return burn(R.redirect_uri_mismatch)\n"                                    \
 "end\n"                                                                       \
 "if (c.challenge or '') ~= '' then\n"                                         \
 "  if ARGV[5] ~= c.challenge then\n"                                          \
-"    return burn('code_verifier does not match')\n"                           \
+"    return burn(R.verifier_mismatch)\n"                                      \
 "  end\n"                                                                     \
 "elseif ARGV[5] ~= '' then\n"                                                 \
-"  return burn('code_verifier sent for a code issued without PKCE')\n"        \
+"  return burn(R.verifier_unexpected)\n"                                      \
 "end\n"                                                                       \
 "local life = tonumber(ARGV[11])\n"                                           \
 "local rtt = math.min(tonumber(ARGV[8]), life)\n"                             \
@@ -151,6 +184,23 @@
 ""
 
 #define NGX_HTTP_IMPREST_LUA_REFRESH                                          \
+"local R = {\n"                                                               \
+"  unknown_code = 1,\n"                                                       \
+"  code_used = 2,\n"                                                          \
+"  code_other_client = 3,\n"                                                  \
+"  client_deleted = 4,\n"                                                     \
+"  code_expired = 5,\n"                                                       \
+"  redirect_uri_mismatch = 6,\n"                                              \
+"  verifier_mismatch = 7,\n"                                                  \
+"  verifier_unexpected = 8,\n"                                                \
+"  unknown_refresh_token = 9,\n"                                              \
+"  refresh_token_used = 10,\n"                                                \
+"  refresh_token_other_client = 11,\n"                                        \
+"  refresh_token_expired = 12,\n"                                             \
+"  grant_expired = 13,\n"                                                     \
+"  grant_revoked = 14,\n"                                                     \
+"  scope_exceeds_grant = 15,\n"                                               \
+"}\n"                                                                         \
 "local function hash(k)\n"                                                    \
 "  local l = redis.call('HGETALL', k)\n"                                      \
 "  if #l == 0 then return nil end\n"                                          \
@@ -172,30 +222,30 @@
 "         and redis.call('EXISTS', p .. 'client:' .. cid) == 0\n"             \
 "end\n"                                                                       \
 "local t = hash(KEYS[1])\n"                                                   \
-"if not t then return {0, 'unknown refresh token'} end\n"                     \
+"if not t then return {0, R.unknown_refresh_token} end\n"                     \
 "if t.used == '1' then\n"                                                     \
 "  revoke(ARGV[1], t.gid)\n"                                                  \
 "  redis.call('DEL', KEYS[1])\n"                                              \
-"  return {0, 'refresh token already used'}\n"                                \
+"  return {0, R.refresh_token_used}\n"                                        \
 "end\n"                                                                       \
 "if t.cid ~= ARGV[2] then\n"                                                  \
-"  return {0, 'refresh token issued to another client'}\n"                    \
+"  return {0, R.refresh_token_other_client}\n"                                \
 "end\n"                                                                       \
-"if gone(ARGV[1], t.cid) then return {0, 'client deleted'} end\n"             \
+"if gone(ARGV[1], t.cid) then return {0, R.client_deleted} end\n"             \
 "local now = tonumber(ARGV[4])\n"                                             \
 "if tonumber(t.exp or 0) <= now then\n"                                       \
-"  return {0, 'refresh token expired'}\n"                                     \
+"  return {0, R.refresh_token_expired}\n"                                     \
 "end\n"                                                                       \
 "local gexp = tonumber(t.gexp or '') or now + tonumber(ARGV[7])\n"            \
-"if gexp <= now then return {0, 'grant expired'} end\n"                       \
+"if gexp <= now then return {0, R.grant_expired} end\n"                       \
 "local g = ARGV[1] .. 'grant:' .. (t.gid or '')\n"                            \
-"if redis.call('EXISTS', g) == 0 then return {0, 'grant revoked'} end\n"      \
+"if redis.call('EXISTS', g) == 0 then return {0, R.grant_revoked} end\n"      \
 "local scope = t.scope\n"                                                     \
 "if ARGV[3] ~= '' then\n"                                                     \
 "  local have = {}\n"                                                         \
 "  for s in string.gmatch(t.scope, '%S+') do have[s] = true end\n"            \
 "  for s in string.gmatch(ARGV[3], '%S+') do\n"                               \
-"    if not have[s] then return {0, 'scope exceeds the grant'} end\n"         \
+"    if not have[s] then return {0, R.scope_exceeds_grant} end\n"             \
 "  end\n"                                                                     \
 "  scope = ARGV[3]\n"                                                         \
 "end\n"                                                                       \

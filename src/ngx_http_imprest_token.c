@@ -12,8 +12,16 @@
 
 #include "ngx_http_imprest_as.h"
 #include "ngx_http_imprest_endpoints.h"
+#include "ngx_http_imprest_lua.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_script.h"
+
+
+typedef struct {
+    ngx_int_t                   code;
+    const char                 *error;
+    const char                 *description;
+} ngx_http_imprest_reason_t;
 
 
 typedef struct {
@@ -33,6 +41,8 @@ static ngx_int_t ngx_http_imprest_token_issued(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply);
 static ngx_http_imprest_token_t *ngx_http_imprest_token_new(
     ngx_http_request_t *r, ngx_http_imprest_as_t *as);
+static const ngx_http_imprest_reason_t *ngx_http_imprest_token_reason(
+    redisReply *e);
 static ngx_int_t ngx_http_imprest_token_unavailable(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as);
 
@@ -352,6 +362,68 @@ ngx_http_imprest_token_new(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
 
 
 /*
+ * What a refusal of the redemption or refresh script (src/lua/lib/
+ * reasons.lua) means to the client (RFC 6749 5.2).  The descriptions are
+ * fixed ASCII without '"' or '\\'.
+ */
+
+static const ngx_http_imprest_reason_t  ngx_http_imprest_token_reasons[] = {
+    { NGX_HTTP_IMPREST_REASON_UNKNOWN_CODE, "invalid_grant",
+      "unknown code" },
+    { NGX_HTTP_IMPREST_REASON_CODE_USED, "invalid_grant",
+      "code already used" },
+    { NGX_HTTP_IMPREST_REASON_CODE_OTHER_CLIENT, "invalid_grant",
+      "code issued to another client" },
+    { NGX_HTTP_IMPREST_REASON_CLIENT_DELETED, "invalid_grant",
+      "client deleted" },
+    { NGX_HTTP_IMPREST_REASON_CODE_EXPIRED, "invalid_grant",
+      "code expired" },
+    { NGX_HTTP_IMPREST_REASON_REDIRECT_URI_MISMATCH, "invalid_grant",
+      "redirect_uri does not match the authorization request" },
+    { NGX_HTTP_IMPREST_REASON_VERIFIER_MISMATCH, "invalid_grant",
+      "code_verifier does not match" },
+    { NGX_HTTP_IMPREST_REASON_VERIFIER_UNEXPECTED, "invalid_grant",
+      "code_verifier sent for a code issued without PKCE" },
+    { NGX_HTTP_IMPREST_REASON_UNKNOWN_REFRESH_TOKEN, "invalid_grant",
+      "unknown refresh token" },
+    { NGX_HTTP_IMPREST_REASON_REFRESH_TOKEN_USED, "invalid_grant",
+      "refresh token already used" },
+    { NGX_HTTP_IMPREST_REASON_REFRESH_TOKEN_OTHER_CLIENT, "invalid_grant",
+      "refresh token issued to another client" },
+    { NGX_HTTP_IMPREST_REASON_REFRESH_TOKEN_EXPIRED, "invalid_grant",
+      "refresh token expired" },
+    { NGX_HTTP_IMPREST_REASON_GRANT_EXPIRED, "invalid_grant",
+      "grant expired" },
+    { NGX_HTTP_IMPREST_REASON_GRANT_REVOKED, "invalid_grant",
+      "grant revoked" },
+    { NGX_HTTP_IMPREST_REASON_SCOPE_EXCEEDS_GRANT, "invalid_scope",
+      "scope exceeds the grant" },
+    { 0, NULL, NULL }
+};
+
+
+/* NULL: not one of the scripts' codes, so not their reply */
+
+static const ngx_http_imprest_reason_t *
+ngx_http_imprest_token_reason(redisReply *e)
+{
+    const ngx_http_imprest_reason_t  *rs;
+
+    if (e->type != REDIS_REPLY_INTEGER) {
+        return NULL;
+    }
+
+    for (rs = ngx_http_imprest_token_reasons; rs->error; rs++) {
+        if (rs->code == e->integer) {
+            return rs;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
  * Both grants answer {1, ...scope...} or {0, reason}; the tokens were
  * made before the script ran and are handed out only now that it stored
  * them.
@@ -361,18 +433,18 @@ static ngx_int_t
 ngx_http_imprest_token_issued(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
-    u_char                    *p;
-    ngx_str_t                  body, scope, reason;
-    redisReply               **e;
-    ngx_http_imprest_token_t  *t;
+    u_char                           *p;
+    ngx_str_t                         body, scope;
+    redisReply                      **e;
+    ngx_http_imprest_token_t         *t;
+    const ngx_http_imprest_reason_t  *reason;
 
     if (reply == NULL) {
         return ngx_http_imprest_token_unavailable(r, as);
     }
 
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
-        || reply->element[0]->type != REDIS_REPLY_INTEGER
-        || reply->element[1]->type != REDIS_REPLY_STRING)
+        || reply->element[0]->type != REDIS_REPLY_INTEGER)
     {
         goto bad;
     }
@@ -382,30 +454,18 @@ ngx_http_imprest_token_issued(ngx_http_request_t *r,
 
     if (e[0]->integer == 0) {
         if (reply->elements != 2
-            || ngx_http_imprest_reply_str(r, e[1], &reason) != NGX_OK)
+            || (reason = ngx_http_imprest_token_reason(e[1])) == NULL)
         {
             goto bad;
         }
 
-        /* the script's reasons are fixed ASCII phrases */
-        p = ngx_pnalloc(r->pool, reason.len + 1);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        (void) ngx_cpystrn(p, reason.data, reason.len + 1);
-
-        if (ngx_strcmp(p, "scope exceeds the grant") == 0) {
-            return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
-                                             "invalid_scope", (char *) p);
-        }
-
         return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
-                                         "invalid_grant", (char *) p);
+                                         reason->error, reason->description);
     }
 
     /* exactly the script's success shape, or nothing is handed out */
     if (e[0]->integer != 1 || reply->elements != t->nreply
+        || e[1]->type != REDIS_REPLY_STRING
         || e[reply->elements - 1]->type != REDIS_REPLY_STRING
         || e[2]->type != REDIS_REPLY_STRING
         || ngx_http_imprest_reply_str(r, e[t->nreply == 4 ? 2 : 1], &scope)

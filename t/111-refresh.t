@@ -15,7 +15,7 @@ use Hash::Util ();
 our %R = map { $_ => token_new('rt') } qw(
     rot reuse narrow wide wider malformed other expired nogrant
     at_as_rt repeat race pub conf_nosecret down fake_close long_reply
-    dup_scope
+    dup_scope bad_reason
 );
 Hash::Util::lock_keys(%R);
 
@@ -526,3 +526,38 @@ Content-Type: application/x-www-form-urlencoded
 [::tokens_re('money_in'), ::exact(::err('invalid_scope', 'the scope is too long'))]
 --- no_error_log
 [error]
+
+
+
+=== TEST 23: R9 a refusal whose reason is no code of lib/reasons.lua (unknown number, or a string as before): 503, never an OAuth error made up
+--- before_start
+stop_fake();
+my $client = "*6\r\n:1\r\n" . join('', map { resp_bulk($_) }
+    'Books', sha256_hex($APP_SECRET), $APP_URI, 'money_in money_out', '0');
+# the first refusal resets the link: the second comes on a new one
+fake_redis_conns($ENV{TEST_NGINX_FAKE_PORT},
+                 [$client, "*2\r\n:0\r\n:99\r\n"],
+                 [$client, "*2\r\n:0\r\n" . resp_bulk('grant revoked')]);
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT retry=100ms
+--- init
+ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} ready", 2),
+   'connected to the fake Redis');
+after_response(1, sub {
+    ok(wait_log('reply does not match the token script', 1, 2),
+       'R9: both refusals were taken as foreign replies');
+});
+--- request eval
+[(::tok(grant_type => 'refresh_token', refresh_token => $::R{bad_reason},
+        ::post_creds())) x 2]
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code eval
+[503, 503]
+--- response_body eval
+[$::UNAVAILABLE, $::UNAVAILABLE]
+--- error_log
+reply does not match the token script
+--- no_error_log
+invalid_grant
+[alert]
+

@@ -241,13 +241,13 @@ after_response(0, sub {
                     'imprest:at:' . sha256_hex(token_new('at')),
                     'imprest:rt:' . sha256_hex(token_new('rt')),
                     'imprest:', $APP_ID, '', $now, 7200, 86400, 86400);
-    is($out, "0\nclient deleted\n", 'the refresh script refuses the token');
+    is($out, "0\n4\n", 'the refresh script refuses the token: client_deleted (4)');
     $out = redis('FCALL', $redeem, 4, 'imprest:ac:' . sha256_hex($C{race}),
                  'imprest:at:' . sha256_hex(token_new('at')),
                  'imprest:rt:' . sha256_hex(token_new('rt')),
                  'imprest:grant:g' . $now, 'imprest:', $APP_ID, $APP_URI,
                  '1', '', $now, 7200, 86400, '', 'g' . $now, 86400);
-    is($out, "0\nclient deleted\n", 'the redemption script refuses the code');
+    is($out, "0\n4\n", 'the redemption script refuses the code: client_deleted (4)');
 });
 --- request eval
 ::tok(grant_type => 'authorization_code', code => $::C{flow},

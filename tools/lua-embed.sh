@@ -2,7 +2,8 @@
 # Embeds the Redis scripts of src/lua/ in the build: writes
 # src/ngx_http_imprest_lua.h, one NGX_HTTP_IMPREST_LUA_<NAME> string per
 # script, with the lib/ functions it names ("--! uses: a b") put first and
-# comment and blank lines left out.
+# comment and blank lines left out, and the refusal codes of
+# lib/reasons.lua as NGX_HTTP_IMPREST_REASON_<NAME>.
 #   tools/lua-embed.sh            (re)writes the header
 #   tools/lua-embed.sh --check    fails when the header is not current
 #   tools/lua-embed.sh --print N  prints script N as Redis runs it
@@ -39,6 +40,14 @@ generate() {
 #define _NGX_HTTP_IMPREST_LUA_H_INCLUDED_
 
 _EOH_
+    # the reasons a script refuses (lib/reasons.lua), for its C side
+    printf '\n'
+    sed -n 's/^  \([a-z_]*\) = \([0-9]*\),$/\1 \2/p' "$lua/lib/reasons.lua" \
+        | while read -r name code; do
+            printf '#define %-51s %s\n' \
+                "NGX_HTTP_IMPREST_REASON_$(echo "$name" | tr 'a-z' 'A-Z')" \
+                "$code"
+        done
     for f in "$lua"/*.lua; do
         name=$(basename "$f" .lua)
         macro=NGX_HTTP_IMPREST_LUA_$(echo "$name" | tr 'a-z' 'A-Z')

@@ -2,20 +2,20 @@
 -- KEYS[3] new refresh token, KEYS[4] new grant; ARGV: prefix, cid,
 -- redirect_uri, ru_given, s256 (of the verifier, or ""), now, at ttl,
 -- rt ttl, aud, gid, grant lifetime.
--- {1, uid, scope, orgs} | {0, reason}
---! uses: hash revoke gone
+-- {1, uid, scope, orgs} | {0, reason code (lib/reasons.lua)}
+--! uses: reasons hash revoke gone
 local c = hash(KEYS[1])
-if not c then return {0, 'unknown code'} end
+if not c then return {0, R.unknown_code} end
 if c.used == '1' then
   revoke(ARGV[1], c.gid)
-  return {0, 'code already used'}
+  return {0, R.code_used}
 end
-if c.cid ~= ARGV[2] then return {0, 'code issued to another client'} end
-if gone(ARGV[1], c.cid) then return {0, 'client deleted'} end
+if c.cid ~= ARGV[2] then return {0, R.code_other_client} end
+if gone(ARGV[1], c.cid) then return {0, R.client_deleted} end
 local now = tonumber(ARGV[6])
 if tonumber(c.exp or 0) <= now then
   redis.call('DEL', KEYS[1])
-  return {0, 'code expired'}
+  return {0, R.code_expired}
 end
 local ttl = redis.call('TTL', KEYS[1])
 if ttl < 1 then ttl = 1 end
@@ -27,14 +27,14 @@ local function burn(why)
 end
 if (c.ru_given == '1' or ARGV[4] == '1')
    and (ARGV[4] ~= '1' or c.redirect_uri ~= ARGV[3]) then
-  return burn('redirect_uri does not match the authorization request')
+  return burn(R.redirect_uri_mismatch)
 end
 if (c.challenge or '') ~= '' then
   if ARGV[5] ~= c.challenge then
-    return burn('code_verifier does not match')
+    return burn(R.verifier_mismatch)
   end
 elseif ARGV[5] ~= '' then
-  return burn('code_verifier sent for a code issued without PKCE')
+  return burn(R.verifier_unexpected)
 end
 local life = tonumber(ARGV[11])
 local rtt = math.min(tonumber(ARGV[8]), life)
