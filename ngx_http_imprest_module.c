@@ -32,8 +32,6 @@ static char *ngx_http_imprest_redis(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_imprest_realm(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_imprest_strip_header(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static char *ngx_http_imprest_organizations(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static char *ngx_http_imprest_require_scope(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_imprest_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -119,9 +117,9 @@ static ngx_command_t  ngx_http_imprest_commands[] = {
 
     { ngx_string("imprest_organizations"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_imprest_organizations,
+      ngx_http_imprest_endpoint,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      NGX_HTTP_IMPREST_EP_ORGS,
       NULL },
 
     { ngx_string("imprest_issuer"),
@@ -274,7 +272,7 @@ ngx_module_t  ngx_http_imprest_module = {
 static ngx_int_t
 ngx_http_imprest_preconfiguration(ngx_conf_t *cf)
 {
-    return ngx_http_imprest_add_variables(cf);
+    return ngx_http_imprest_gate_add_variables(cf);
 }
 
 
@@ -435,7 +433,7 @@ ngx_http_imprest_create_loc_conf(ngx_conf_t *cf)
      *
      *     ilcf->realm = { 0, NULL };
      *     ilcf->audience = { 0, NULL };
-     *     ilcf->organizations = 0;
+     *     ilcf->endpoint = NGX_HTTP_IMPREST_EP_NONE;
      */
 
     ilcf->gate = NGX_CONF_UNSET;
@@ -504,7 +502,7 @@ ngx_http_imprest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         imcf->gate_used = 1;
     }
 
-    if (conf->organizations) {
+    if (conf->endpoint == NGX_HTTP_IMPREST_EP_ORGS) {
         imcf->used = 1;
     }
 
@@ -671,34 +669,13 @@ ngx_http_imprest_require_scope(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 static char *
-ngx_http_imprest_organizations(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_imprest_loc_conf_t *ilcf = conf;
-
-    ngx_http_core_loc_conf_t  *clcf;
-
-    if (ilcf->organizations) {
-        return "is duplicate";
-    }
-
-    ilcf->organizations = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_imprest_orgs_handler;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
 ngx_http_imprest_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_imprest_loc_conf_t *ilcf = conf;
 
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (ilcf->endpoint || ilcf->organizations) {
+    if (ilcf->endpoint) {
         return "is duplicate: one imprest endpoint per location";
     }
 
@@ -708,12 +685,16 @@ ngx_http_imprest_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     switch (cmd->offset) {
 
+    case NGX_HTTP_IMPREST_EP_ORGS:
+        clcf->handler = ngx_http_imprest_orgs_handler;
+        break;
+
     case NGX_HTTP_IMPREST_EP_AUTHORIZE:
         clcf->handler = ngx_http_imprest_authorize_handler;
         break;
 
     case NGX_HTTP_IMPREST_EP_TOKEN:
-        clcf->handler = ngx_http_imprest_token_handler;
+        clcf->handler = ngx_http_imprest_token_ep_handler;
         break;
 
     case NGX_HTTP_IMPREST_EP_REVOKE:

@@ -18,7 +18,7 @@
 
 
 ngx_int_t ngx_http_imprest_authorize_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_imprest_token_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_imprest_token_ep_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_imprest_revoke_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_imprest_introspect_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_imprest_metadata_handler(ngx_http_request_t *r);

@@ -23,6 +23,7 @@ typedef struct {
 } ngx_http_imprest_lookup_t;
 
 
+static u_char *ngx_http_imprest_quoted(u_char *p, ngx_str_t *s);
 static void ngx_http_imprest_scan_org(ngx_http_request_t *r,
     ngx_http_imprest_ctx_t *ctx);
 static ngx_http_imprest_outcome_e ngx_http_imprest_read_org(
@@ -99,7 +100,7 @@ ngx_http_imprest_gate_handler(ngx_http_request_t *r)
 
     imcf = ngx_http_get_module_main_conf(r, ngx_http_imprest_module);
 
-    ctx = ngx_http_imprest_get_ctx(r);
+    ctx = ngx_http_imprest_gate_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -111,7 +112,7 @@ ngx_http_imprest_gate_handler(ngx_http_request_t *r)
     lookup = 0;
 
     if (ctx->token_key.len == 0) {
-        ctx->outcome = ngx_http_imprest_read_token(r, ctx, imcf);
+        ctx->outcome = ngx_http_imprest_gate_read_token(r, ctx, imcf);
 
         if (ctx->outcome == NGX_HTTP_IMPREST_OK && ilcf->require_org) {
             ctx->outcome = ngx_http_imprest_read_org(r, ctx);
@@ -137,14 +138,14 @@ ngx_http_imprest_gate_handler(ngx_http_request_t *r)
     }
 
     if (lookup) {
-        rc = ngx_http_imprest_lookup(r, ctx, imcf, 'g',
+        rc = ngx_http_imprest_gate_lookup(r, ctx, imcf, 'g',
                                      ngx_http_imprest_gate_resume);
         if (rc == NGX_AGAIN) {
             return NGX_AGAIN;
         }
     }
 
-    ctx->outcome = ngx_http_imprest_decide(r, ctx, ilcf, ilcf->require_org);
+    ctx->outcome = ngx_http_imprest_gate_decide(r, ctx, ilcf, ilcf->require_org);
 
     if (ctx->outcome == NGX_HTTP_IMPREST_OK) {
 
@@ -157,7 +158,7 @@ ngx_http_imprest_gate_handler(ngx_http_request_t *r)
 
 answer:
 
-    rc = ngx_http_imprest_send_outcome(r, ctx, ilcf);
+    rc = ngx_http_imprest_gate_answer(r, ctx, ilcf);
 
     /* the access phase would treat NGX_OK as "allowed": finalize here */
     ngx_http_finalize_request(r, rc);
@@ -167,7 +168,7 @@ answer:
 
 
 ngx_http_imprest_ctx_t *
-ngx_http_imprest_get_ctx(ngx_http_request_t *r)
+ngx_http_imprest_gate_ctx(ngx_http_request_t *r)
 {
     ngx_http_imprest_request_t  *req;
 
@@ -183,7 +184,7 @@ ngx_http_imprest_get_ctx(ngx_http_request_t *r)
 
 
 ngx_http_imprest_outcome_e
-ngx_http_imprest_read_token(ngx_http_request_t *r,
+ngx_http_imprest_gate_read_token(ngx_http_request_t *r,
     ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_main_conf_t *imcf)
 {
     u_char           *p, *last, *key;
@@ -343,7 +344,7 @@ ngx_http_imprest_read_org(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx)
 
 
 ngx_int_t
-ngx_http_imprest_lookup(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
+ngx_http_imprest_gate_lookup(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
     ngx_http_imprest_main_conf_t *imcf, u_char mode,
     ngx_http_event_handler_pt done)
 {
@@ -536,7 +537,7 @@ ngx_http_imprest_gate_resume(ngx_http_request_t *r)
 
 
 ngx_http_imprest_outcome_e
-ngx_http_imprest_decide(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
+ngx_http_imprest_gate_decide(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
     ngx_http_imprest_loc_conf_t *ilcf, ngx_uint_t check_org)
 {
     size_t         n;
@@ -804,7 +805,7 @@ ngx_http_imprest_push_header(ngx_http_request_t *r, ngx_list_t *list,
 
 
 ngx_int_t
-ngx_http_imprest_add_variables(ngx_conf_t *cf)
+ngx_http_imprest_gate_add_variables(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var, *v;
 
@@ -819,6 +820,170 @@ ngx_http_imprest_add_variables(ngx_conf_t *cf)
     }
 
     return NGX_OK;
+}
+
+
+/* quoted-string content: '"' and '\\' escaped, controls replaced */
+
+static u_char *
+ngx_http_imprest_quoted(u_char *p, ngx_str_t *s)
+{
+    size_t  i;
+
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] == '"' || s->data[i] == '\\') {
+            *p++ = '\\';
+            *p++ = s->data[i];
+
+        } else if (s->data[i] < 0x20 || s->data[i] == 0x7f) {
+            *p++ = '?';
+
+        } else {
+            *p++ = s->data[i];
+        }
+    }
+
+    return p;
+}
+
+
+ngx_int_t
+ngx_http_imprest_gate_answer(ngx_http_request_t *r,
+    ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_loc_conf_t *ilcf)
+{
+    u_char           *p;
+    size_t            len, dlen;
+    ngx_str_t         body, error, desc;
+    ngx_uint_t        status;
+    ngx_table_elt_t  *h;
+
+    desc.data = (u_char *) (ctx->description ? ctx->description : "");
+    desc.len = ngx_strlen(desc.data);
+
+    switch (ctx->outcome) {
+
+    case NGX_HTTP_IMPREST_NO_TOKEN:
+        status = NGX_HTTP_UNAUTHORIZED;
+        ngx_str_set(&error, "invalid_request");
+        break;
+
+    case NGX_HTTP_IMPREST_INVALID_REQUEST:
+        status = NGX_HTTP_BAD_REQUEST;
+        ngx_str_set(&error, "invalid_request");
+        break;
+
+    case NGX_HTTP_IMPREST_INVALID_TOKEN:
+        status = NGX_HTTP_UNAUTHORIZED;
+        ngx_str_set(&error, "invalid_token");
+        break;
+
+    case NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE:
+        status = NGX_HTTP_FORBIDDEN;
+        ngx_str_set(&error, "insufficient_scope");
+        break;
+
+    case NGX_HTTP_IMPREST_ORG_FORBIDDEN:
+        status = NGX_HTTP_FORBIDDEN;
+        ngx_str_set(&error, "access_denied");
+        break;
+
+    default: /* NGX_HTTP_IMPREST_REDIS_UNAVAILABLE */
+        status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        ngx_str_set(&error, "temporarily_unavailable");
+        break;
+    }
+
+    /*
+     * RFC 6750 3: a request without credentials gets the challenge with
+     * no error code; the others name theirs.  Organization refusals are
+     * not a token problem, so they carry no challenge.
+     */
+    if (status == NGX_HTTP_UNAUTHORIZED || status == NGX_HTTP_BAD_REQUEST
+        || ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE)
+    {
+        len = sizeof("Bearer realm=\"\"") - 1 + ilcf->realm.len;
+
+        if (ctx->outcome != NGX_HTTP_IMPREST_NO_TOKEN) {
+            len += sizeof(", error=\"\", error_description=\"\"") - 1
+                   + error.len + desc.len;
+        }
+
+        if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
+            len += sizeof(", scope=\"\"") - 1 + 2 * ctx->required.len;
+        }
+
+        h = ngx_http_imprest_add_header(r, "WWW-Authenticate", NULL);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->value.data = p;
+
+        /*
+         * realm and descriptions hold no '"' or '\\'; the required scope may
+         * come from a variable, so it is escaped (RFC 9110 5.6.4)
+         */
+        p = ngx_sprintf(p, "Bearer realm=\"%V\"", &ilcf->realm);
+
+        if (ctx->outcome != NGX_HTTP_IMPREST_NO_TOKEN) {
+            p = ngx_sprintf(p, ", error=\"%V\", error_description=\"%V\"",
+                            &error, &desc);
+        }
+
+        if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
+            p = ngx_cpymem(p, ", scope=\"", sizeof(", scope=\"") - 1);
+            p = ngx_http_imprest_quoted(p, &ctx->required);
+            *p++ = '"';
+        }
+
+        h->value.len = p - h->value.data;
+        r->headers_out.www_authenticate = h;
+    }
+
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
+        && ngx_http_imprest_retry_after(r, ilcf->retry_after) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    dlen = ngx_http_imprest_json_escape(NULL, desc.data, desc.len);
+
+    len = sizeof("{\"error\":\"\",\"error_description\":\"\"}\n") - 1
+          + error.len + dlen;
+
+    if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
+        len += sizeof(",\"scope\":\"\"") - 1
+               + ngx_http_imprest_json_escape(NULL, ctx->required.data,
+                                              ctx->required.len);
+    }
+
+    body.data = ngx_pnalloc(r->pool, len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(body.data, "{\"error\":\"%V\",\"error_description\":\"",
+                    &error);
+    p += ngx_http_imprest_json_escape(p, desc.data, desc.len);
+    *p++ = '"';
+
+    if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
+        p = ngx_cpymem(p, ",\"scope\":\"", sizeof(",\"scope\":\"") - 1);
+        p += ngx_http_imprest_json_escape(p, ctx->required.data,
+                                          ctx->required.len);
+        *p++ = '"';
+    }
+
+    *p++ = '}';
+    *p++ = '\n';
+    body.len = p - body.data;
+
+    return ngx_http_imprest_send_json(r, status, &body);
 }
 
 

@@ -78,7 +78,6 @@ typedef struct {
     ngx_flag_t                      identity_headers;
     ngx_array_t                    *strip_headers;   /* ngx_str_t */
     time_t                          retry_after;
-    ngx_flag_t                      organizations;
     ngx_uint_t                      endpoint;
     ngx_http_complex_value_t       *user;
     ngx_str_t                       login_url;

@@ -27,26 +27,26 @@ ngx_http_imprest_orgs_handler(ngx_http_request_t *r)
     ngx_http_imprest_main_conf_t  *imcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
+        return ngx_http_imprest_not_allowed(r, "GET, HEAD");
     }
 
     imcf = ngx_http_get_module_main_conf(r, ngx_http_imprest_module);
     ilcf = ngx_http_get_module_loc_conf(r, ngx_http_imprest_module);
 
-    ctx = ngx_http_imprest_get_ctx(r);
+    ctx = ngx_http_imprest_gate_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ctx->token_key.len == 0) {
-        ctx->outcome = ngx_http_imprest_read_token(r, ctx, imcf);
+        ctx->outcome = ngx_http_imprest_gate_read_token(r, ctx, imcf);
 
         if (ctx->outcome != NGX_HTTP_IMPREST_OK) {
-            return ngx_http_imprest_send_outcome(r, ctx, ilcf);
+            return ngx_http_imprest_gate_answer(r, ctx, ilcf);
         }
     }
 
-    rc = ngx_http_imprest_lookup(r, ctx, imcf, 'o',
+    rc = ngx_http_imprest_gate_lookup(r, ctx, imcf, 'o',
                                  ngx_http_imprest_orgs_done);
 
     if (rc == NGX_AGAIN) {
@@ -63,7 +63,7 @@ ngx_http_imprest_orgs_done(ngx_http_request_t *r)
 {
     ngx_http_imprest_ctx_t  *ctx;
 
-    ctx = ngx_http_imprest_get_ctx(r);
+    ctx = ngx_http_imprest_gate_ctx(r);
     if (ctx == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -86,10 +86,10 @@ ngx_http_imprest_orgs_respond(ngx_http_request_t *r,
 
     ilcf = ngx_http_get_module_loc_conf(r, ngx_http_imprest_module);
 
-    ctx->outcome = ngx_http_imprest_decide(r, ctx, ilcf, 0);
+    ctx->outcome = ngx_http_imprest_gate_decide(r, ctx, ilcf, 0);
 
     if (ctx->outcome != NGX_HTTP_IMPREST_OK) {
-        return ngx_http_imprest_send_outcome(r, ctx, ilcf);
+        return ngx_http_imprest_gate_answer(r, ctx, ilcf);
     }
 
     len = sizeof("{\"organizations\":[]}\n") - 1;

@@ -10,33 +10,6 @@
 #include "ngx_http_imprest_response.h"
 
 
-static u_char *ngx_http_imprest_quoted(u_char *p, ngx_str_t *s);
-
-
-/* quoted-string content: '"' and '\\' escaped, controls replaced */
-
-static u_char *
-ngx_http_imprest_quoted(u_char *p, ngx_str_t *s)
-{
-    size_t  i;
-
-    for (i = 0; i < s->len; i++) {
-        if (s->data[i] == '"' || s->data[i] == '\\') {
-            *p++ = '\\';
-            *p++ = s->data[i];
-
-        } else if (s->data[i] < 0x20 || s->data[i] == 0x7f) {
-            *p++ = '?';
-
-        } else {
-            *p++ = s->data[i];
-        }
-    }
-
-    return p;
-}
-
-
 size_t
 ngx_http_imprest_json_escape(u_char *dst, u_char *src, size_t len)
 {
@@ -137,146 +110,6 @@ ngx_http_imprest_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-ngx_int_t
-ngx_http_imprest_send_outcome(ngx_http_request_t *r,
-    ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_loc_conf_t *ilcf)
-{
-    u_char           *p;
-    size_t            len, dlen;
-    ngx_str_t         body, error, desc;
-    ngx_uint_t        status;
-    ngx_table_elt_t  *h;
-
-    desc.data = (u_char *) (ctx->description ? ctx->description : "");
-    desc.len = ngx_strlen(desc.data);
-
-    switch (ctx->outcome) {
-
-    case NGX_HTTP_IMPREST_NO_TOKEN:
-        status = NGX_HTTP_UNAUTHORIZED;
-        ngx_str_set(&error, "invalid_request");
-        break;
-
-    case NGX_HTTP_IMPREST_INVALID_REQUEST:
-        status = NGX_HTTP_BAD_REQUEST;
-        ngx_str_set(&error, "invalid_request");
-        break;
-
-    case NGX_HTTP_IMPREST_INVALID_TOKEN:
-        status = NGX_HTTP_UNAUTHORIZED;
-        ngx_str_set(&error, "invalid_token");
-        break;
-
-    case NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE:
-        status = NGX_HTTP_FORBIDDEN;
-        ngx_str_set(&error, "insufficient_scope");
-        break;
-
-    case NGX_HTTP_IMPREST_ORG_FORBIDDEN:
-        status = NGX_HTTP_FORBIDDEN;
-        ngx_str_set(&error, "access_denied");
-        break;
-
-    default: /* NGX_HTTP_IMPREST_REDIS_UNAVAILABLE */
-        status = NGX_HTTP_SERVICE_UNAVAILABLE;
-        ngx_str_set(&error, "temporarily_unavailable");
-        break;
-    }
-
-    /*
-     * RFC 6750 3: a request without credentials gets the challenge with
-     * no error code; the others name theirs.  Organization refusals are
-     * not a token problem, so they carry no challenge.
-     */
-    if (status == NGX_HTTP_UNAUTHORIZED || status == NGX_HTTP_BAD_REQUEST
-        || ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE)
-    {
-        len = sizeof("Bearer realm=\"\"") - 1 + ilcf->realm.len;
-
-        if (ctx->outcome != NGX_HTTP_IMPREST_NO_TOKEN) {
-            len += sizeof(", error=\"\", error_description=\"\"") - 1
-                   + error.len + desc.len;
-        }
-
-        if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
-            len += sizeof(", scope=\"\"") - 1 + 2 * ctx->required.len;
-        }
-
-        h = ngx_http_imprest_add_header(r, "WWW-Authenticate", NULL);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->value.data = p;
-
-        /*
-         * realm and descriptions hold no '"' or '\\'; the required scope may
-         * come from a variable, so it is escaped (RFC 9110 5.6.4)
-         */
-        p = ngx_sprintf(p, "Bearer realm=\"%V\"", &ilcf->realm);
-
-        if (ctx->outcome != NGX_HTTP_IMPREST_NO_TOKEN) {
-            p = ngx_sprintf(p, ", error=\"%V\", error_description=\"%V\"",
-                            &error, &desc);
-        }
-
-        if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
-            p = ngx_cpymem(p, ", scope=\"", sizeof(", scope=\"") - 1);
-            p = ngx_http_imprest_quoted(p, &ctx->required);
-            *p++ = '"';
-        }
-
-        h->value.len = p - h->value.data;
-        r->headers_out.www_authenticate = h;
-    }
-
-    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
-        && ngx_http_imprest_retry_after(r, ilcf->retry_after) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    dlen = ngx_http_imprest_json_escape(NULL, desc.data, desc.len);
-
-    len = sizeof("{\"error\":\"\",\"error_description\":\"\"}\n") - 1
-          + error.len + dlen;
-
-    if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
-        len += sizeof(",\"scope\":\"\"") - 1
-               + ngx_http_imprest_json_escape(NULL, ctx->required.data,
-                                              ctx->required.len);
-    }
-
-    body.data = ngx_pnalloc(r->pool, len);
-    if (body.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_sprintf(body.data, "{\"error\":\"%V\",\"error_description\":\"",
-                    &error);
-    p += ngx_http_imprest_json_escape(p, desc.data, desc.len);
-    *p++ = '"';
-
-    if (ctx->outcome == NGX_HTTP_IMPREST_INSUFFICIENT_SCOPE) {
-        p = ngx_cpymem(p, ",\"scope\":\"", sizeof(",\"scope\":\"") - 1);
-        p += ngx_http_imprest_json_escape(p, ctx->required.data,
-                                          ctx->required.len);
-        *p++ = '"';
-    }
-
-    *p++ = '}';
-    *p++ = '\n';
-    body.len = p - body.data;
-
-    return ngx_http_imprest_send_json(r, status, &body);
-}
-
-
 ngx_table_elt_t *
 ngx_http_imprest_find_header(ngx_http_request_t *r, const char *name,
     size_t len, ngx_uint_t *n)
@@ -317,7 +150,14 @@ ngx_http_imprest_find_header(ngx_http_request_t *r, const char *name,
 ngx_int_t
 ngx_http_imprest_not_allowed(ngx_http_request_t *r, const char *allow)
 {
+    ngx_int_t  rc;
     ngx_str_t  body;
+
+    /* a body we will not read must not be taken for the next request */
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
     if (ngx_http_imprest_add_header(r, "Allow", allow) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

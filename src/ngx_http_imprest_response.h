@@ -1,7 +1,7 @@
 /*
  * Copyright (C) Imprest
  *
- * Response helpers: JSON bodies and RFC 6750 error answers.
+ * Response helpers: sending a body (never cached), JSON, headers, 405.
  */
 
 #ifndef _NGX_HTTP_IMPREST_RESPONSE_H_INCLUDED_
@@ -22,10 +22,6 @@ ngx_int_t ngx_http_imprest_send(ngx_http_request_t *r, ngx_uint_t status,
 /* sends status and body (application/json, no-store); returns for finalize */
 ngx_int_t ngx_http_imprest_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
-
-/* sends the answer for a failed outcome of ctx, with RFC 6750 headers */
-ngx_int_t ngx_http_imprest_send_outcome(ngx_http_request_t *r,
-    ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_loc_conf_t *ilcf);
 
 /* the last request header called name (any case), and how many there are */
 ngx_table_elt_t *ngx_http_imprest_find_header(ngx_http_request_t *r,

@@ -29,44 +29,44 @@ typedef struct {
     u_char      rt[NGX_HTTP_IMPREST_TOKEN_LEN];
     u_char      gid[NGX_HTTP_IMPREST_UUID_LEN];
     ngx_uint_t  nreply;      /* elements of the script's success reply */
-} ngx_http_imprest_token_t;
+} ngx_http_imprest_token_ep_t;
 
 
-static ngx_int_t ngx_http_imprest_token_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_imprest_token_code(ngx_http_request_t *r,
+static ngx_int_t ngx_http_imprest_token_ep_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_imprest_token_ep_code(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as);
-static ngx_int_t ngx_http_imprest_token_refresh(ngx_http_request_t *r,
+static ngx_int_t ngx_http_imprest_token_ep_refresh(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as);
-static ngx_int_t ngx_http_imprest_token_issued(ngx_http_request_t *r,
+static ngx_int_t ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply);
-static ngx_http_imprest_token_t *ngx_http_imprest_token_new(
+static ngx_http_imprest_token_ep_t *ngx_http_imprest_token_ep_new(
     ngx_http_request_t *r, ngx_http_imprest_as_t *as);
-static const ngx_http_imprest_reason_t *ngx_http_imprest_token_reason(
+static const ngx_http_imprest_reason_t *ngx_http_imprest_token_ep_reason(
     redisReply *e);
-static ngx_int_t ngx_http_imprest_token_unavailable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_imprest_token_ep_unavailable(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as);
 
 
-static const char  *ngx_http_imprest_token_params[] = {
+static const char  *ngx_http_imprest_token_ep_params[] = {
     "grant_type", "code", "redirect_uri", "code_verifier", "refresh_token",
     "scope", NULL
 };
 
 
 ngx_int_t
-ngx_http_imprest_token_handler(ngx_http_request_t *r)
+ngx_http_imprest_token_ep_handler(ngx_http_request_t *r)
 {
     /* RFC 6749 3.2: POST only */
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_imprest_not_allowed(r, "POST");
     }
 
-    return ngx_http_imprest_as_read_body(r, ngx_http_imprest_token_body);
+    return ngx_http_imprest_as_read_body(r, ngx_http_imprest_token_ep_body);
 }
 
 
 static ngx_int_t
-ngx_http_imprest_token_body(ngx_http_request_t *r)
+ngx_http_imprest_token_ep_body(ngx_http_request_t *r)
 {
     ngx_int_t               rc;
     ngx_str_t               grant, v;
@@ -80,8 +80,8 @@ ngx_http_imprest_token_body(ngx_http_request_t *r)
     }
 
     /* RFC 6749 3.2: "MUST NOT be included more than once" */
-    for (i = 0; ngx_http_imprest_token_params[i]; i++) {
-        if (ngx_http_imprest_as_param(as, ngx_http_imprest_token_params[i],
+    for (i = 0; ngx_http_imprest_token_ep_params[i]; i++) {
+        if (ngx_http_imprest_as_param(as, ngx_http_imprest_token_ep_params[i],
                                       &v)
             == 2)
         {
@@ -101,14 +101,14 @@ ngx_http_imprest_token_body(ngx_http_request_t *r)
         && ngx_strncmp(grant.data, "authorization_code", grant.len) == 0)
     {
         return ngx_http_imprest_as_authenticate(r, as,
-                                                ngx_http_imprest_token_code);
+                                                ngx_http_imprest_token_ep_code);
     }
 
     if (grant.len == sizeof("refresh_token") - 1
         && ngx_strncmp(grant.data, "refresh_token", grant.len) == 0)
     {
         return ngx_http_imprest_as_authenticate(r, as,
-                                             ngx_http_imprest_token_refresh);
+                                             ngx_http_imprest_token_ep_refresh);
     }
 
     /* RFC 9700 2.4: no password grant; no implicit; nothing else */
@@ -119,16 +119,16 @@ ngx_http_imprest_token_body(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_imprest_token_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
+ngx_http_imprest_token_ep_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
 {
-    u_char                      s256[NGX_HTTP_IMPREST_PKCE_S256_LEN];
-    ngx_str_t                   code, ru, verifier, ckey, akey, rkey, gkey;
-    ngx_uint_t                  ru_given, has_verifier;
-    const char                 *argv[16];
-    size_t                      argvlen[16];
-    u_char                      now[NGX_TIME_T_LEN], att[NGX_TIME_T_LEN];
-    u_char                      rtt[NGX_TIME_T_LEN], life[NGX_TIME_T_LEN];
-    ngx_http_imprest_token_t   *t;
+    u_char                         s256[NGX_HTTP_IMPREST_PKCE_S256_LEN];
+    ngx_str_t                      code, ru, verifier, ckey, akey, rkey, gkey;
+    ngx_uint_t                     ru_given, has_verifier;
+    const char                    *argv[16];
+    size_t                         argvlen[16];
+    u_char                         now[NGX_TIME_T_LEN], att[NGX_TIME_T_LEN];
+    u_char                         rtt[NGX_TIME_T_LEN], life[NGX_TIME_T_LEN];
+    ngx_http_imprest_token_ep_t   *t;
     ngx_http_imprest_main_conf_t  *imcf;
 
     imcf = as->imcf;
@@ -166,9 +166,9 @@ ngx_http_imprest_token_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
                    "invalid_grant", "code_verifier is required");
     }
 
-    t = ngx_http_imprest_token_new(r, as);
+    t = ngx_http_imprest_token_ep_new(r, as);
     if (t == NULL) {
-        return ngx_http_imprest_token_unavailable(r, as);
+        return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
     /* {1, uid, scope, orgs} */
@@ -184,7 +184,7 @@ ngx_http_imprest_token_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
                                    NGX_HTTP_IMPREST_TOKEN_LEN, &rkey)
            != NGX_OK)
     {
-        return ngx_http_imprest_token_unavailable(r, as);
+        return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
     if (ngx_http_imprest_as_id_key(r, imcf, NGX_HTTP_IMPREST_KEY_GRANT,
@@ -229,12 +229,12 @@ ngx_http_imprest_token_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
 
     return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_redeem,
                                     16, argv, argvlen,
-                                    ngx_http_imprest_token_issued);
+                                    ngx_http_imprest_token_ep_issued);
 }
 
 
 static ngx_int_t
-ngx_http_imprest_token_refresh(ngx_http_request_t *r,
+ngx_http_imprest_token_ep_refresh(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as)
 {
     u_char                        *p;
@@ -244,7 +244,7 @@ ngx_http_imprest_token_refresh(ngx_http_request_t *r,
     size_t                         argvlen[11];
     u_char                         now[NGX_TIME_T_LEN], att[NGX_TIME_T_LEN];
     u_char                         rtt[NGX_TIME_T_LEN], life[NGX_TIME_T_LEN];
-    ngx_http_imprest_token_t      *t;
+    ngx_http_imprest_token_ep_t   *t;
     ngx_http_imprest_main_conf_t  *imcf;
 
     imcf = as->imcf;
@@ -267,7 +267,7 @@ ngx_http_imprest_token_refresh(ngx_http_request_t *r,
         /* RFC 6749 3.3: a set; repeats are dropped before Redis sees it */
         p = ngx_pnalloc(r->pool, scope.len);
         if (p == NULL) {
-            return ngx_http_imprest_token_unavailable(r, as);
+            return ngx_http_imprest_token_ep_unavailable(r, as);
         }
 
         if (!ngx_http_imprest_scope_valid(scope.data, scope.len)) {
@@ -284,9 +284,9 @@ ngx_http_imprest_token_refresh(ngx_http_request_t *r,
         }
     }
 
-    t = ngx_http_imprest_token_new(r, as);
+    t = ngx_http_imprest_token_ep_new(r, as);
     if (t == NULL) {
-        return ngx_http_imprest_token_unavailable(r, as);
+        return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
     /* {1, access token scope, refresh token scope} */
@@ -302,7 +302,7 @@ ngx_http_imprest_token_refresh(ngx_http_request_t *r,
                                    NGX_HTTP_IMPREST_TOKEN_LEN, &rkey)
            != NGX_OK)
     {
-        return ngx_http_imprest_token_unavailable(r, as);
+        return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
     argv[0] = "3";
@@ -330,16 +330,16 @@ ngx_http_imprest_token_refresh(ngx_http_request_t *r,
 
     return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_refresh,
                                     11, argv, argvlen,
-                                    ngx_http_imprest_token_issued);
+                                    ngx_http_imprest_token_ep_issued);
 }
 
 
-static ngx_http_imprest_token_t *
-ngx_http_imprest_token_new(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
+static ngx_http_imprest_token_ep_t *
+ngx_http_imprest_token_ep_new(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
 {
-    ngx_http_imprest_token_t  *t;
+    ngx_http_imprest_token_ep_t  *t;
 
-    t = ngx_palloc(r->pool, sizeof(ngx_http_imprest_token_t));
+    t = ngx_palloc(r->pool, sizeof(ngx_http_imprest_token_ep_t));
     if (t == NULL) {
         return NULL;
     }
@@ -367,7 +367,7 @@ ngx_http_imprest_token_new(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
  * fixed ASCII without '"' or '\\'.
  */
 
-static const ngx_http_imprest_reason_t  ngx_http_imprest_token_reasons[] = {
+static const ngx_http_imprest_reason_t  ngx_http_imprest_token_ep_reasons[] = {
     { NGX_HTTP_IMPREST_REASON_UNKNOWN_CODE, "invalid_grant",
       "unknown code" },
     { NGX_HTTP_IMPREST_REASON_CODE_USED, "invalid_grant",
@@ -405,7 +405,7 @@ static const ngx_http_imprest_reason_t  ngx_http_imprest_token_reasons[] = {
 /* NULL: not one of the scripts' codes, so not their reply */
 
 static const ngx_http_imprest_reason_t *
-ngx_http_imprest_token_reason(redisReply *e)
+ngx_http_imprest_token_ep_reason(redisReply *e)
 {
     const ngx_http_imprest_reason_t  *rs;
 
@@ -413,7 +413,7 @@ ngx_http_imprest_token_reason(redisReply *e)
         return NULL;
     }
 
-    for (rs = ngx_http_imprest_token_reasons; rs->error; rs++) {
+    for (rs = ngx_http_imprest_token_ep_reasons; rs->error; rs++) {
         if (rs->code == e->integer) {
             return rs;
         }
@@ -430,17 +430,17 @@ ngx_http_imprest_token_reason(redisReply *e)
  */
 
 static ngx_int_t
-ngx_http_imprest_token_issued(ngx_http_request_t *r,
+ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
-    u_char                           *p;
-    ngx_str_t                         body, scope;
-    redisReply                      **e;
-    ngx_http_imprest_token_t         *t;
-    const ngx_http_imprest_reason_t  *reason;
+    u_char                            *p;
+    ngx_str_t                          body, scope;
+    redisReply                       **e;
+    ngx_http_imprest_token_ep_t       *t;
+    const ngx_http_imprest_reason_t   *reason;
 
     if (reply == NULL) {
-        return ngx_http_imprest_token_unavailable(r, as);
+        return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
@@ -454,7 +454,7 @@ ngx_http_imprest_token_issued(ngx_http_request_t *r,
 
     if (e[0]->integer == 0) {
         if (reply->elements != 2
-            || (reason = ngx_http_imprest_token_reason(e[1])) == NULL)
+            || (reason = ngx_http_imprest_token_ep_reason(e[1])) == NULL)
         {
             goto bad;
         }
@@ -504,12 +504,12 @@ bad:
     ngx_http_imprest_redis_reset(r->connection->log,
                                  "reply does not match the token script");
 
-    return ngx_http_imprest_token_unavailable(r, as);
+    return ngx_http_imprest_token_ep_unavailable(r, as);
 }
 
 
 static ngx_int_t
-ngx_http_imprest_token_unavailable(ngx_http_request_t *r,
+ngx_http_imprest_token_ep_unavailable(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as)
 {
     return ngx_http_imprest_as_error(r, as, NGX_HTTP_SERVICE_UNAVAILABLE,

@@ -246,7 +246,7 @@ Cache-Control: no-store
 
 
 
-=== TEST 12: POST is not allowed: 405, no Redis command
+=== TEST 12: POST is not allowed: 405 with Allow and a JSON body like every endpoint's, no Redis command
 --- init
 seed();
 --- config
@@ -259,7 +259,11 @@ POST /api/v1/me/organizations
 --- more_headers eval
 "Authorization: Bearer $Imprest::Test::AT\nContent-Type: application/json"
 --- error_code: 405
---- response_body_like: 405 Not Allowed
+--- response_headers
+Allow: GET, HEAD
+Content-Type: application/json
+--- response_body
+{"error":"invalid_request","error_description":"method not allowed"}
 --- no_error_log
 imprest: redis command queued
 [error]

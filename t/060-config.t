@@ -414,3 +414,31 @@ after_response(2, sub {
 [crit]
 exited on signal
 
+
+
+=== TEST 26: imprest_organizations is one endpoint like the others: with imprest_token in one location, refused
+--- http_config eval
+$Imprest::Test::AS_HTTP_CONFIG
+--- config
+    location = /x {
+        imprest_token;
+        imprest_organizations;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"imprest_organizations" directive is duplicate: one imprest endpoint per location in \S+nginx\.conf:\d+$/
+
+
+
+=== TEST 27: the other order is refused too
+--- http_config eval
+$Imprest::Test::AS_HTTP_CONFIG
+--- config
+    location = /x {
+        imprest_organizations;
+        imprest_token;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"imprest_token" directive is duplicate: one imprest endpoint per location in /
+
