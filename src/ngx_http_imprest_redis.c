@@ -1,5 +1,11 @@
 /*
  * Copyright (C) Imprest
+ *
+ * The worker's Redis link: hiredis's async API on nginx's event loop, the
+ * handshake pipelined ahead of every command (AUTH, SELECT, FUNCTION and
+ * SCRIPT LOAD, the eviction policy check), reconnects, and the command
+ * queue.  What a reply may be, and when it reaches its command, is
+ * ngx_http_imprest_redis_reply.c.
  */
 
 
