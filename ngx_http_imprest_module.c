@@ -13,6 +13,7 @@
 
 #include "ngx_http_imprest_module.h"
 #include "ngx_http_imprest_redis.h"
+#include "ngx_http_imprest_conf_redis.h"
 #include "ngx_http_imprest_script.h"
 #include "ngx_http_imprest_gate.h"
 #include "ngx_http_imprest_orgs.h"

@@ -1,5 +1,11 @@
 /*
  * Copyright (C) Imprest
+ *
+ * The worker's Redis link: hiredis's async API on nginx's event loop, the
+ * handshake pipelined ahead of every command (AUTH, SELECT, FUNCTION and
+ * SCRIPT LOAD, the eviction policy check), reconnects, and the command
+ * queue.  What a reply may be, and when it reaches its command, is
+ * ngx_http_imprest_redis_reply.c.
  */
 
 
@@ -10,77 +16,14 @@
 
 #include <openssl/evp.h>
 
-#include "ngx_http_imprest_redis.h"
+#include "ngx_http_imprest_redis_int.h"
 
 
-/*
- * Elements in one array: a user's 10,000 organizations are 20,000
- * (id, name) elements.  What one reply may hold overall is max_reply=.
- */
-#define NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS  65536
 #define NGX_HTTP_IMPREST_REDIS_BACKOFF_MIN   100
 #define NGX_HTTP_IMPREST_REDIS_FREE_CMDS     1024
 
 
-typedef struct {
-    ngx_http_imprest_redis_conf_t  *conf;
-    redisAsyncContext              *ac;
-    ngx_connection_t               *conn;
-    ngx_event_t                     retry;
-    ngx_event_t                     connect_timer;
-    ngx_event_t                     flush;
-    ngx_msec_t                      backoff;
-    ngx_log_t                      *log;
-    ngx_uint_t                      pending;
-    ngx_uint_t                      inflight;  /* written, unanswered */
-    ngx_uint_t                      handshake;
-    void                           *free_cmds;
-    ngx_uint_t                      nfree;
-    ngx_uint_t                      sent;      /* commands on this link */
-    ngx_uint_t                      parsed;    /* top-level replies */
-    size_t                          reply_size;
-    ngx_array_t                    *deferred;  /* of ..._deferred_t */
-    redisReply                     *retained;
-    unsigned                        in_read:1;
-    unsigned                        flushing:1;
-    unsigned                        held:1;
-    unsigned                        unsolicited:1;
-    unsigned                        ready:1;
-    unsigned                        functions:1;
-    unsigned                        exiting:1;
-    unsigned                        oversized:1;  /* the reply in parse */
-} ngx_http_imprest_redis_peer_t;
-
-
-/*
- * A command outlives its request when the request ends first: the request
- * pool cleanup detaches it (r = NULL) and hiredis still owns it until the
- * reply or the disconnect arrives, so a late reply touches nothing freed
- * and is never handed to another request.
- */
-typedef struct {
-    ngx_http_request_t                 *r;
-    ngx_http_imprest_redis_handler_pt   handler;
-    void                               *data;
-    ngx_pool_cleanup_t                 *cln;
-    ngx_event_t                         timer;
-} ngx_http_imprest_redis_cmd_t;
-
-
-/*
- * Replies parsed during one read are handed over only once the whole read
- * is parsed: bytes nobody asked for anywhere in it mean the stream cannot
- * be trusted, and then none of its replies is.
- */
-typedef struct {
-    ngx_http_imprest_redis_cmd_t       *cmd;
-    redisReply                         *reply;
-} ngx_http_imprest_redis_deferred_t;
-
-
 static void ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p);
-static void ngx_http_imprest_redis_drop(ngx_http_imprest_redis_peer_t *p,
-    ngx_uint_t level, const char *why);
 static void ngx_http_imprest_redis_schedule(ngx_http_imprest_redis_peer_t *p);
 static void ngx_http_imprest_redis_retry_handler(ngx_event_t *ev);
 static void ngx_http_imprest_redis_connect_timeout(ngx_event_t *ev);
@@ -100,264 +43,17 @@ static void ngx_http_imprest_redis_policy_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
 static void ngx_http_imprest_redis_handshake_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
-static void ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
-    void *privdata);
-static void ngx_http_imprest_redis_deliver(ngx_http_imprest_redis_peer_t *p,
-    ngx_http_imprest_redis_cmd_t *cmd, redisReply *rep);
-static void ngx_http_imprest_redis_free_object(void *obj);
-static ngx_int_t ngx_http_imprest_redis_admit(const redisReadTask *task,
-    size_t size, size_t elements);
 static ngx_http_imprest_redis_cmd_t *ngx_http_imprest_redis_cmd_alloc(
     ngx_http_imprest_redis_peer_t *p, ngx_log_t *log);
-static void ngx_http_imprest_redis_cmd_free(ngx_http_imprest_redis_peer_t *p,
-    ngx_http_imprest_redis_cmd_t *cmd);
 static void ngx_http_imprest_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_http_imprest_redis_cmd_detach(void *data);
-static ngx_int_t ngx_http_imprest_redis_solicited(const redisReadTask *task);
-static void ngx_http_imprest_redis_free_reply(redisReply *reply);
-static void *ngx_http_imprest_redis_create_array(const redisReadTask *task,
-    int elements);
-static void *ngx_http_imprest_redis_create_string(const redisReadTask *task,
-    char *str, size_t len);
-static void *ngx_http_imprest_redis_create_integer(const redisReadTask *task,
-    long long value);
-static void *ngx_http_imprest_redis_create_nil(const redisReadTask *task);
 
 
-static ngx_http_imprest_redis_peer_t  *ngx_http_imprest_redis_peer;
+/* this worker's link; the reader hooks, which get no privdata, use it */
+ngx_http_imprest_redis_peer_t  *ngx_http_imprest_redis_peer;
 
 /* privdata of the FUNCTION LOAD handshake step */
 static u_char  ngx_http_imprest_redis_function_load;
-
-/* hiredis's own constructors, wrapped by ours */
-static redisReplyObjectFunctions       ngx_http_imprest_redis_default_fns;
-
-/*
- * What the reader builds, instead of the real objects, for a reply over
- * the limits: the bytes are consumed and dropped, the link stays in step,
- * and only the command that asked gets an error.
- */
-static redisReply                      ngx_http_imprest_redis_discarded;
-static redisReplyObjectFunctions       ngx_http_imprest_redis_reader_fns = {
-    ngx_http_imprest_redis_create_string,
-    ngx_http_imprest_redis_create_array,
-    ngx_http_imprest_redis_create_integer,
-    ngx_http_imprest_redis_create_nil,
-    ngx_http_imprest_redis_free_object
-};
-
-
-char *
-ngx_http_imprest_redis_parse(ngx_conf_t *cf,
-    ngx_http_imprest_redis_conf_t *rcf, ngx_str_t *value, ngx_uint_t n)
-{
-    u_char          *p, *last;
-    size_t           len;
-    ngx_int_t        port;
-    ngx_str_t        host, s;
-    ngx_uint_t       i;
-    ngx_url_t        u;
-    in_addr_t        a4;
-    struct in6_addr  a6;
-
-    rcf->addr = value[1];
-
-    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
-        s.len = value[1].len - 5;
-        s.data = value[1].data + 5;
-
-        if (s.len == 0 || s.data[0] != '/') {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "imprest_redis: unix socket path \"%V\" "
-                               "must be absolute", &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        rcf->unix_path = ngx_pnalloc(cf->pool, s.len + 1);
-        if (rcf->unix_path == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        (void) ngx_cpystrn(rcf->unix_path, s.data, s.len + 1);
-
-    } else {
-        p = value[1].data;
-        last = p + value[1].len;
-
-        if (p < last && *p == '[') {
-            p = ngx_strlchr(p, last, ']');
-            if (p == NULL || p + 1 == last || p[1] != ':') {
-                goto bad_addr;
-            }
-
-            host.data = value[1].data + 1;
-            host.len = p - host.data;
-            p += 2;
-
-        } else {
-            p = ngx_strlchr(p, last, ':');
-            if (p == NULL) {
-                goto bad_addr;
-            }
-
-            host.data = value[1].data;
-            host.len = p - host.data;
-            p++;
-        }
-
-        port = ngx_atoi(p, last - p);
-        if (port < 1 || port > 65535 || host.len == 0) {
-            goto bad_addr;
-        }
-
-        rcf->host = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
-        if (rcf->host == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        (void) ngx_cpystrn(rcf->host, host.data,
-                           ngx_min(host.len + 1, NGX_SOCKADDR_STRLEN + 1));
-
-        a4 = ngx_inet_addr(host.data, host.len);
-
-        if (a4 == INADDR_NONE
-            && (host.len > NGX_SOCKADDR_STRLEN
-                || inet_pton(AF_INET6, (char *) rcf->host, &a6) != 1))
-        {
-            /*
-             * hiredis would resolve a name with a blocking getaddrinfo()
-             * on every reconnect: it is resolved here, once, as nginx
-             * does for upstream servers, and the first address is used.
-             */
-            ngx_memzero(&u, sizeof(ngx_url_t));
-
-            u.url = value[1];
-            u.no_resolve = 0;
-
-            if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "imprest_redis: cannot resolve \"%V\"%s%s",
-                                   &host, u.err ? ": " : "",
-                                   u.err ? u.err : "");
-                return NGX_CONF_ERROR;
-            }
-
-            len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
-                                rcf->host, NGX_SOCKADDR_STRLEN, 0);
-            rcf->host[len] = '\0';
-        }
-
-        rcf->port = (int) port;
-    }
-
-    for (i = 2; i < n; i++) {
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-            rcf->timeout = ngx_parse_time(&s, 0);
-            if (rcf->timeout == (ngx_msec_t) NGX_ERROR || rcf->timeout == 0) {
-                goto bad_param;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0) {
-            s.data = value[i].data + 16;
-            s.len = value[i].len - 16;
-            rcf->connect_timeout = ngx_parse_time(&s, 0);
-            if (rcf->connect_timeout == (ngx_msec_t) NGX_ERROR
-                || rcf->connect_timeout == 0)
-            {
-                goto bad_param;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "retry=", 6) == 0) {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-            rcf->retry = ngx_parse_time(&s, 0);
-            if (rcf->retry == (ngx_msec_t) NGX_ERROR || rcf->retry == 0) {
-                goto bad_param;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            rcf->db = ngx_atoi(value[i].data + 3, value[i].len - 3);
-            if (rcf->db == NGX_ERROR) {
-                goto bad_param;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
-            rcf->password.data = value[i].data + 9;
-            rcf->password.len = value[i].len - 9;
-            if (rcf->password.len == 0) {
-                goto bad_param;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
-            rcf->user.data = value[i].data + 5;
-            rcf->user.len = value[i].len - 5;
-            if (rcf->user.len == 0) {
-                goto bad_param;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
-            rcf->prefix.data = value[i].data + 7;
-            rcf->prefix.len = value[i].len - 7;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "max_reply=", 10) == 0) {
-            s.data = value[i].data + 10;
-            s.len = value[i].len - 10;
-            rcf->max_reply = ngx_parse_size(&s);
-            if (rcf->max_reply == (size_t) NGX_ERROR
-                || rcf->max_reply < 1024)
-            {
-                goto bad_param;
-            }
-            continue;
-        }
-
-        goto bad_param;
-    }
-
-    if (rcf->user.len && rcf->password.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "imprest_redis: \"user=\" needs \"password=\"");
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-
-bad_addr:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "imprest_redis: invalid address \"%V\" (expected "
-                       "IP:PORT, [IPv6]:PORT or unix:/path)", &value[1]);
-    return NGX_CONF_ERROR;
-
-bad_param:
-
-    if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "imprest_redis: empty \"password=\"");
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "imprest_redis: invalid parameter \"%V\"", &value[i]);
-    return NGX_CONF_ERROR;
-}
 
 
 ngx_int_t
@@ -614,17 +310,8 @@ ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
     ac->ev.delWrite = ngx_http_imprest_redis_del_write;
     ac->ev.cleanup = ngx_http_imprest_redis_cleanup;
 
-    /*
-     * hiredis's reply constructors are wrapped: to bound what a reply
-     * announcing millions of elements makes it allocate, and to refuse a
-     * reply nobody asked for (hiredis asserts on one, taking the worker
-     * down, or would hand it to the next command).
-     */
-    if (ngx_http_imprest_redis_default_fns.freeObject == NULL) {
-        ngx_http_imprest_redis_default_fns = *ac->c.reader->fn;
-    }
-
-    ac->c.reader->fn = &ngx_http_imprest_redis_reader_fns;
+    /* bounded replies, none unsolicited: ngx_http_imprest_redis_reply.c */
+    ngx_http_imprest_redis_reader_hooks(ac);
     p->sent = 0;
     p->parsed = 0;
 
@@ -755,7 +442,7 @@ failed:
  * p->ac is cleared first so nothing re-enters a context being freed.
  */
 
-static void
+void
 ngx_http_imprest_redis_drop(ngx_http_imprest_redis_peer_t *p,
     ngx_uint_t level, const char *why)
 {
@@ -843,11 +530,9 @@ ngx_http_imprest_redis_connect_timeout(ngx_event_t *ev)
 static void
 ngx_http_imprest_redis_read_handler(ngx_event_t *ev)
 {
-    ngx_uint_t                          i;
-    redisReader                        *rd;
-    ngx_connection_t                   *c;
-    ngx_http_imprest_redis_peer_t      *p;
-    ngx_http_imprest_redis_deferred_t  *d;
+    redisReader                    *rd;
+    ngx_connection_t               *c;
+    ngx_http_imprest_redis_peer_t  *p;
 
     c = ev->data;
     p = c->data;
@@ -877,20 +562,7 @@ ngx_http_imprest_redis_read_handler(ngx_event_t *ev)
         }
     }
 
-    d = p->deferred->elts;
-
-    for (i = 0; i < p->deferred->nelts; i++) {
-        if (p->unsolicited) {
-            ngx_http_imprest_redis_deliver(p, d[i].cmd, NULL);
-
-        } else {
-            ngx_http_imprest_redis_deliver(p, d[i].cmd, d[i].reply);
-        }
-
-        ngx_http_imprest_redis_free_reply(d[i].reply);
-    }
-
-    p->deferred->nelts = 0;
+    ngx_http_imprest_redis_deliver_deferred(p);
 
     /* the commands held while this batch was in flight */
     if (p->ac && p->held) {
@@ -1376,7 +1048,7 @@ ngx_http_imprest_redis_cmd_alloc(ngx_http_imprest_redis_peer_t *p,
 }
 
 
-static void
+void
 ngx_http_imprest_redis_cmd_free(ngx_http_imprest_redis_peer_t *p,
     ngx_http_imprest_redis_cmd_t *cmd)
 {
@@ -1459,294 +1131,4 @@ ngx_http_imprest_redis_cmd_timeout(ngx_event_t *ev)
     if (p) {
         ngx_http_imprest_redis_drop(p, NGX_LOG_ERR, "command timed out");
     }
-}
-
-
-static void
-ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
-    void *privdata)
-{
-    redisReply                         *rep = reply;
-    ngx_http_imprest_redis_cmd_t       *cmd = privdata;
-    ngx_http_imprest_redis_peer_t      *p = ac->data;
-    ngx_http_imprest_redis_deferred_t  *d;
-
-    p->pending--;
-
-    if (p->inflight) {
-        p->inflight--;
-    }
-
-    if (cmd->timer.timer_set) {
-        ngx_del_timer(&cmd->timer);
-    }
-
-    if (p->oversized) {
-        /* hiredis frees what it built of it (free_object skips ours) */
-        rep = &ngx_http_imprest_redis_discarded;
-    }
-
-    if (rep && p->in_read) {
-        d = ngx_array_push(p->deferred);
-
-        if (d) {
-            /* kept past this callback: hiredis must not free it */
-            d->cmd = cmd;
-            d->reply = rep;
-
-            if (rep != &ngx_http_imprest_redis_discarded) {
-                p->retained = rep;
-            }
-
-            return;
-        }
-
-        rep = NULL;
-    }
-
-    ngx_http_imprest_redis_deliver(p, cmd, rep);
-}
-
-
-static void
-ngx_http_imprest_redis_deliver(ngx_http_imprest_redis_peer_t *p,
-    ngx_http_imprest_redis_cmd_t *cmd, redisReply *rep)
-{
-    void                               *data;
-    ngx_http_request_t                 *r;
-    ngx_http_imprest_redis_handler_pt   handler;
-
-    if (cmd->cln) {
-        cmd->cln->handler = NULL;
-    }
-
-    r = cmd->r;
-    handler = cmd->handler;
-    data = cmd->data;
-
-    ngx_http_imprest_redis_cmd_free(p, cmd);
-
-    if (rep == &ngx_http_imprest_redis_discarded) {
-        if (r) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "imprest: redis %V: reply discarded: over "
-                          "max_reply or %d elements in an array",
-                          &p->conf->addr, NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS);
-        }
-
-        rep = NULL;
-
-    } else if (rep == NULL) {
-        if (r) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "imprest: redis %V: no reply: %s", &p->conf->addr,
-                          p->unsolicited ? "unsolicited reply on the link"
-                          : (p->ac && p->ac->err) ? p->ac->errstr
-                          : "connection closed");
-        }
-
-    } else if (rep->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, p->log, 0,
-                      "imprest: redis %V: error reply: %*s", &p->conf->addr,
-                      (size_t) ngx_min(rep->len, 200), rep->str);
-
-        /*
-         * Errors that say this connection is the wrong place to be
-         * (a demoted primary, scripts flushed, credentials revoked,
-         * still loading) are cured only by reconnecting.
-         */
-        if ((rep->len >= 8 && ngx_strncmp(rep->str, "READONLY", 8) == 0)
-            || (rep->len >= 8 && ngx_strncmp(rep->str, "NOSCRIPT", 8) == 0)
-            || (rep->len >= 22
-                && ngx_strncmp(rep->str, "ERR Function not found", 22) == 0)
-            || (rep->len >= 6 && ngx_strncmp(rep->str, "NOAUTH", 6) == 0)
-            || (rep->len >= 7 && ngx_strncmp(rep->str, "LOADING", 7) == 0)
-            || (rep->len >= 10
-                && ngx_strncmp(rep->str, "MASTERDOWN", 10) == 0)
-            || (rep->len >= 9 && ngx_strncmp(rep->str, "WRONGPASS", 9) == 0))
-        {
-            ngx_http_imprest_redis_drop(p, NGX_LOG_ERR, "error reply");
-        }
-
-        rep = NULL;
-    }
-
-    if (r) {
-        handler(r, data, rep);
-    }
-}
-
-
-static void
-ngx_http_imprest_redis_free_object(void *obj)
-{
-    ngx_http_imprest_redis_peer_t  *p;
-
-    p = ngx_http_imprest_redis_peer;
-
-    if (obj == &ngx_http_imprest_redis_discarded) {
-        return;
-    }
-
-    if (p && obj == p->retained) {
-        /* a deferred reply: freed once delivered */
-        p->retained = NULL;
-        return;
-    }
-
-    ngx_http_imprest_redis_default_fns.freeObject(obj);
-}
-
-
-/*
- * What one reply makes the worker allocate, counted as hiredis builds it:
- * "max_reply=" bounds the whole reply, not only the unparsed bytes, and
- * an array may have at most NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS elements.
- * A reply over either limit is discarded as it is read (its objects are
- * never built), so the one command that asked fails and the link, and
- * every command pipelined behind it, carries on.
- *
- * Returns 1 to build the object, 0 to fail the reader (hiredis then
- * drops the link: a reply nobody asked for), -1 to discard it.
- */
-
-static ngx_int_t
-ngx_http_imprest_redis_admit(const redisReadTask *task, size_t size,
-    size_t elements)
-{
-    ngx_http_imprest_redis_peer_t  *p;
-
-    if (!ngx_http_imprest_redis_solicited(task)) {
-        return 0;
-    }
-
-    p = ngx_http_imprest_redis_peer;
-
-    if (task->parent == NULL) {
-        p->reply_size = 0;
-        p->oversized = 0;
-    }
-
-    if (p->oversized) {
-        return -1;
-    }
-
-    p->reply_size += size + elements * sizeof(redisReply *)
-                     + sizeof(redisReply);
-
-    if (elements > NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS
-        || p->reply_size > p->conf->max_reply)
-    {
-        ngx_log_error(NGX_LOG_ERR, p->log, 0,
-                      "imprest: redis %V: discarding a reply over "
-                      "max_reply=%uz or %d elements in an array",
-                      &p->conf->addr, p->conf->max_reply,
-                      NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS);
-        p->oversized = 1;
-        return -1;
-    }
-
-    return 1;
-}
-
-
-/*
- * Called for each top-level reply as hiredis starts building it: more
- * replies than commands sent means the server speaks out of turn.
- */
-
-static ngx_int_t
-ngx_http_imprest_redis_solicited(const redisReadTask *task)
-{
-    ngx_http_imprest_redis_peer_t  *p;
-
-    if (task->parent != NULL) {
-        return 1;
-    }
-
-    p = ngx_http_imprest_redis_peer;
-
-    if (p == NULL || p->parsed >= p->sent) {
-        if (p) {
-            ngx_log_error(NGX_LOG_ERR, p->log, 0,
-                          "imprest: redis %V: unsolicited reply",
-                          &p->conf->addr);
-            p->unsolicited = 1;
-        }
-
-        return 0;
-    }
-
-    p->parsed++;
-
-    return 1;
-}
-
-
-static void
-ngx_http_imprest_redis_free_reply(redisReply *reply)
-{
-    if (reply != &ngx_http_imprest_redis_discarded) {
-        ngx_http_imprest_redis_default_fns.freeObject(reply);
-    }
-}
-
-
-/* returning NULL makes hiredis fail the reader and drop the connection */
-
-static void *
-ngx_http_imprest_redis_create_array(const redisReadTask *task, int elements)
-{
-    switch (ngx_http_imprest_redis_admit(task, 0, (size_t) elements)) {
-    case 0:
-        return NULL;
-    case -1:
-        return &ngx_http_imprest_redis_discarded;
-    }
-
-    return ngx_http_imprest_redis_default_fns.createArray(task, elements);
-}
-
-
-static void *
-ngx_http_imprest_redis_create_string(const redisReadTask *task, char *str,
-    size_t len)
-{
-    switch (ngx_http_imprest_redis_admit(task, len + 1, 0)) {
-    case 0:
-        return NULL;
-    case -1:
-        return &ngx_http_imprest_redis_discarded;
-    }
-
-    return ngx_http_imprest_redis_default_fns.createString(task, str, len);
-}
-
-
-static void *
-ngx_http_imprest_redis_create_integer(const redisReadTask *task,
-    long long value)
-{
-    switch (ngx_http_imprest_redis_admit(task, 0, 0)) {
-    case 0:
-        return NULL;
-    case -1:
-        return &ngx_http_imprest_redis_discarded;
-    }
-
-    return ngx_http_imprest_redis_default_fns.createInteger(task, value);
-}
-
-
-static void *
-ngx_http_imprest_redis_create_nil(const redisReadTask *task)
-{
-    switch (ngx_http_imprest_redis_admit(task, 0, 0)) {
-    case 0:
-        return NULL;
-    case -1:
-        return &ngx_http_imprest_redis_discarded;
-    }
-
-    return ngx_http_imprest_redis_default_fns.createNil(task);
 }

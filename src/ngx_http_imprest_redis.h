@@ -60,8 +60,6 @@ typedef void (*ngx_http_imprest_redis_handler_pt)(ngx_http_request_t *r,
     void *data, redisReply *reply);
 
 
-char *ngx_http_imprest_redis_parse(ngx_conf_t *cf,
-    ngx_http_imprest_redis_conf_t *rcf, ngx_str_t *value, ngx_uint_t n);
 ngx_int_t ngx_http_imprest_redis_add_script(ngx_conf_t *cf,
     ngx_http_imprest_redis_conf_t *rcf, ngx_http_imprest_redis_script_t *s);
 
