@@ -297,11 +297,9 @@ ngx_http_imprest_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_imprest_script_init(cf->log, &ngx_http_imprest_script_token)
-        != NGX_OK
-        || ngx_http_imprest_redis_add_script(cf, &imcf->redis,
-                                             &ngx_http_imprest_script_token)
-           != NGX_OK)
+    if (ngx_http_imprest_script_add(cf, &imcf->redis,
+                                    &ngx_http_imprest_script_token)
+        != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -312,7 +310,7 @@ ngx_http_imprest_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_imprest_redis_library(cf, &imcf->redis) != NGX_OK) {
+    if (ngx_http_imprest_script_library(cf, &imcf->redis) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -912,9 +910,8 @@ ngx_http_imprest_as_postconfiguration(ngx_conf_t *cf,
     imcf->scope_names.len--;
 
     for (i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
-        if (ngx_http_imprest_script_init(cf->log, scripts[i]) != NGX_OK
-            || ngx_http_imprest_redis_add_script(cf, &imcf->redis, scripts[i])
-               != NGX_OK)
+        if (ngx_http_imprest_script_add(cf, &imcf->redis, scripts[i])
+            != NGX_OK)
         {
             return NGX_ERROR;
         }

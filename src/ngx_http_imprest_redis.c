@@ -5,7 +5,8 @@
  * handshake pipelined ahead of every command (AUTH, SELECT, FUNCTION and
  * SCRIPT LOAD, the eviction policy check), reconnects, and the command
  * queue.  What a reply may be, and when it reaches its command, is
- * ngx_http_imprest_redis_reply.c.
+ * ngx_http_imprest_redis_reply.c; the scripts and the function library
+ * it loads, ngx_http_imprest_script.c.
  */
 
 
@@ -13,8 +14,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <ngx_event.h>
-
-#include <openssl/evp.h>
 
 #include "ngx_http_imprest_redis_int.h"
 
@@ -54,121 +53,6 @@ ngx_http_imprest_redis_peer_t  *ngx_http_imprest_redis_peer;
 
 /* privdata of the FUNCTION LOAD handshake step */
 static u_char  ngx_http_imprest_redis_function_load;
-
-
-ngx_int_t
-ngx_http_imprest_redis_add_script(ngx_conf_t *cf,
-    ngx_http_imprest_redis_conf_t *rcf, ngx_http_imprest_redis_script_t *s)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; i < rcf->nscripts; i++) {
-        if (rcf->scripts[i] == s) {
-            return NGX_OK;
-        }
-    }
-
-    if (rcf->nscripts == NGX_HTTP_IMPREST_REDIS_MAX_SCRIPTS) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, 0, "too many Redis scripts");
-        return NGX_ERROR;
-    }
-
-    rcf->scripts[rcf->nscripts++] = s;
-
-    return NGX_OK;
-}
-
-
-/*
- * Redis 7 functions cost about half of what EVALSHA of the same Lua costs
- * per call (measured: 6 against 12 us for the token lookup).  Every script
- * becomes a function of one library whose name carries a digest of the
- * scripts, so gateways of different versions sharing a Redis never call
- * each other's code.  Redis < 7, a replica (FUNCTION LOAD writes) or an
- * ACL without the permission: the scripts are used through EVALSHA.
- */
-
-ngx_int_t
-ngx_http_imprest_redis_library(ngx_conf_t *cf,
-    ngx_http_imprest_redis_conf_t *rcf)
-{
-    u_char                           *p, hash[13];
-    u_char                            md[EVP_MAX_MD_SIZE];
-    size_t                            len;
-    ngx_uint_t                        i;
-    unsigned int                      mdlen;
-    EVP_MD_CTX                       *ctx;
-    ngx_http_imprest_redis_script_t  *sc;
-
-    if (rcf->nscripts == 0) {
-        return NGX_OK;
-    }
-
-    ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1) {
-        EVP_MD_CTX_free(ctx);
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < rcf->nscripts; i++) {
-        sc = rcf->scripts[i];
-        if (EVP_DigestUpdate(ctx, sc->body.data, sc->body.len) != 1) {
-            EVP_MD_CTX_free(ctx);
-            return NGX_ERROR;
-        }
-    }
-
-    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
-        EVP_MD_CTX_free(ctx);
-        return NGX_ERROR;
-    }
-
-    EVP_MD_CTX_free(ctx);
-
-    ngx_hex_dump(hash, md, 6);
-    hash[12] = '\0';
-
-    len = sizeof("#!lua name=imprest_\n") - 1 + 12;
-
-    for (i = 0; i < rcf->nscripts; i++) {
-        sc = rcf->scripts[i];
-        len += sizeof("redis.register_function{function_name='imprest__',"
-                      " callback=function(KEYS, ARGV)\n\nend,"
-                      " flags={'no-writes'}}\n") - 1
-               + sc->name.len + 12 + sc->body.len;
-    }
-
-    rcf->library.data = ngx_pnalloc(cf->pool, len);
-    if (rcf->library.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_sprintf(rcf->library.data, "#!lua name=imprest_%s\n", hash);
-
-    for (i = 0; i < rcf->nscripts; i++) {
-        sc = rcf->scripts[i];
-
-        sc->fname.data = ngx_pnalloc(cf->pool, sizeof("imprest__") - 1
-                                               + sc->name.len + 12);
-        if (sc->fname.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        sc->fname.len = ngx_sprintf(sc->fname.data, "imprest_%V_%s",
-                                    &sc->name, hash)
-                        - sc->fname.data;
-
-        /* KEYS and ARGV as parameters: the bodies run unchanged */
-        p = ngx_sprintf(p, "redis.register_function{function_name='%V', "
-                        "callback=function(KEYS, ARGV)\n%V\nend%s}\n",
-                        &sc->fname, &sc->body,
-                        sc->readonly ? ", flags={'no-writes'}" : "");
-    }
-
-    rcf->library.len = p - rcf->library.data;
-
-    return NGX_OK;
-}
 
 
 ngx_int_t

@@ -60,13 +60,6 @@ typedef void (*ngx_http_imprest_redis_handler_pt)(ngx_http_request_t *r,
     void *data, redisReply *reply);
 
 
-ngx_int_t ngx_http_imprest_redis_add_script(ngx_conf_t *cf,
-    ngx_http_imprest_redis_conf_t *rcf, ngx_http_imprest_redis_script_t *s);
-
-/* builds the Redis function library of every added script */
-ngx_int_t ngx_http_imprest_redis_library(ngx_conf_t *cf,
-    ngx_http_imprest_redis_conf_t *rcf);
-
 ngx_int_t ngx_http_imprest_redis_init_worker(ngx_cycle_t *cycle,
     ngx_http_imprest_redis_conf_t *rcf);
 void ngx_http_imprest_redis_exit_worker(void);

@@ -1,7 +1,9 @@
 /*
  * Copyright (C) Imprest
  *
- * Server-side Lua scripts: each validation is one Redis round trip.
+ * The Redis scripts (src/lua/): their C descriptions, the EVALSHA names
+ * and the function library the workers load.  Each validation is one
+ * Redis round trip.
  */
 
 #ifndef _NGX_HTTP_IMPREST_SCRIPT_H_INCLUDED_
@@ -35,8 +37,13 @@ extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_revoke;
 extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_introspect;
 
 
-ngx_int_t ngx_http_imprest_script_init(ngx_log_t *log,
-    ngx_http_imprest_redis_script_t *s);
+/* adds s to the scripts the workers load (EVALSHA name and function) */
+ngx_int_t ngx_http_imprest_script_add(ngx_conf_t *cf,
+    ngx_http_imprest_redis_conf_t *rcf, ngx_http_imprest_redis_script_t *s);
+
+/* builds the Redis function library of every added script */
+ngx_int_t ngx_http_imprest_script_library(ngx_conf_t *cf,
+    ngx_http_imprest_redis_conf_t *rcf);
 
 
 #endif /* _NGX_HTTP_IMPREST_SCRIPT_H_INCLUDED_ */
