@@ -80,6 +80,54 @@ _EOC_
 
 Test::Nginx::Socket::set_http_config_filter(sub { $LOG_VARIABLES . shift });
 
+# --- `--- init` code runs in package Test::Nginx::Util ----------------------
+#
+# Both runners (OpenResty's Test::Nginx and ours in t/inc) evaluate a
+# block's `--- init` in package Test::Nginx::Util, under `use strict`, once
+# nginx has started.  So that init code can call what the test file itself
+# sees -- this module's exports, Test::More's ok/is/like, imported functions
+# such as sha256_hex, the file's own subs and `our` variables -- each of
+# main's symbols is aliased into Test::Nginx::Util before every block,
+# unless Util had a symbol of that name of its own when this module was
+# loaded: then init gets Util's, and a sub the test file defines under that
+# name is reported once, so it can be renamed.  Code that must run before
+# nginx starts goes in `--- before_start` (use_fault_hooks() below).
+
+my %UTIL_OWN = map { $_ => 1 } keys %Test::Nginx::Util::;
+my %NOT_SHARED = map { $_ => 1 } qw(
+    ENV INC ARGV ARGVOUT STDIN STDOUT STDERR DATA SIG _ a b
+    BEGIN END INIT CHECK UNITCHECK DESTROY AUTOLOAD import unimport
+    VERSION ISA EXPORT EXPORT_OK EXPORT_TAGS
+);
+my %shadow_reported;
+
+sub share_main_with_util {
+    no strict 'refs';
+    for my $n (keys %main::) {
+        next if $n !~ /\A[A-Za-z_]\w*\z/ || $NOT_SHARED{$n};
+        my $to = "Test::Nginx::Util::$n";
+        if ($UTIL_OWN{$n}) {
+            if (defined &{"main::$n"} && defined &$to
+                && \&{"main::$n"} != \&$to && !$shadow_reported{$n}++
+                && B::svref_2object(\&{"main::$n"})->STASH->NAME eq 'main')
+            {
+                Test::More::diag("$0: sub $n of the test file is not seen "
+                    . "by --- init: Test::Nginx::Util has its own $n");
+            }
+            next;
+        }
+        my $glob = \*{"main::$n"};
+        *$to = \&{"main::$n"} if defined &{"main::$n"};
+        *$to = *{$glob}{SCALAR};
+        *$to = *{$glob}{ARRAY} if *{$glob}{ARRAY};
+        *$to = *{$glob}{HASH} if *{$glob}{HASH};
+    }
+    return;
+}
+
+require B;
+Test::Nginx::Socket::add_block_preprocessor(sub { share_main_with_util() });
+
 sub use_http_config {
     Test::Nginx::Socket::add_block_preprocessor(sub {
         my $block = shift;

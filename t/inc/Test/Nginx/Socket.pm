@@ -234,14 +234,9 @@ sub run_test {
         return;
     }
 
-    if (defined(my $init = $block->init)) {
-        my $ok = eval "package main; no strict; $init; 1";
-        if (!$ok) {
-            Test::More::fail("$name - --- init failed: $@");
-            _stop_nginx($block);
-            return;
-        }
-    }
+    # As the original: once nginx is up, in package Test::Nginx::Util under
+    # its strict and warnings, and a failure ends the whole run.
+    Test::Nginx::Util::_run_init($block) if $block->init;
 
     $ErrLogPos = 0;
     for my $rep (0 .. $RepeatEach - 1) {
@@ -924,7 +919,7 @@ sub _should_skip {
         $s =~ /^\s*(\d+)\s*:\s*(.*)/s
             or return (0, "bad --- skip_eval \"$s\"");
         my ($n, $code) = ($1, $2);
-        my $yes = eval "package main; no strict; $code";
+        my $yes = Test::Nginx::Util::_eval_skip($code, $block);
         bail_out("$name - skip_eval: $@") if $@;
         return ($n, 'skip_eval') if $yes;
     }
@@ -991,6 +986,64 @@ sub _is_last_block {
     my @all = Test::Base::blocks();
     return @all && $all[-1] == $block;
 }
+
+
+# ---------------------------------------------------------------------------
+# Test::Nginx::Util: where the original evaluates --- init and skip_eval
+# ---------------------------------------------------------------------------
+#
+# OpenResty's runner evaluates `--- init` (once nginx has started, before
+# the block's first request) and the code of `--- skip_eval` with a plain
+# `eval $code` inside package Test::Nginx::Util, under that file's
+# `use strict; use warnings`, with the block in `$block` and its name in
+# `$name`; an init that dies bails the whole run out.  So do we: code there
+# sees Util's own functions (those below, the ones of the original's Util
+# that this runner has), not the test file's.  A test file that needs its
+# helpers there exports them into Test::Nginx::Util (Imprest::Test does).
+
+package Test::Nginx::Util;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Cwd qw(cwd);
+use List::Util qw(shuffle);
+use POSIX qw(SIGQUIT SIGKILL SIGTERM SIGHUP);
+use POSIX ':sys_wait_h';
+use Scalar::Util qw(looks_like_number);
+use Test::LongString;
+use Time::HiRes qw(sleep);
+
+BEGIN {
+    no strict 'refs';
+    for my $f (qw(
+        add_block_preprocessor add_cleanup_handler bail_out
+        check_accum_error_log config_preamble env_to_nginx html_dir is_str
+        log_level master_off master_on master_process_enabled no_long_string
+        no_nginx_manager no_root_location no_shuffle repeat_each run_test
+        run_tests server_addr server_name server_port server_port_for_client
+        server_root timeout use_hup worker_connections workers
+    )) {
+        *{"Test::Nginx::Util::$f"} = \&{"Test::Nginx::Socket::$f"};
+    }
+}
+
+sub _run_init {
+    my ($block) = @_;
+    my $name = $block->name;
+    eval $block->init;
+    if ($@) {
+        bail_out("$name - init failed: $@");
+    }
+}
+
+sub _eval_skip {
+    my ($code, $block) = @_;
+    return eval $code;
+}
+
+package Test::Nginx::Socket;
 
 1;
 
