@@ -363,9 +363,12 @@ sub stop_fake {
 #
 # Test::Nginx runs `--- init` after nginx is up, so a Redis (or fake) that
 # must be there when the worker first connects is started from a
-# `--- before_start` section, and a fault that must strike between two
-# requests of a block is injected with after_response().  Both need
-# use_fault_hooks() once, before run_tests().
+# `--- before_start` section (run as `--- post_setup_server_root`: after
+# the previous block's nginx has stopped, before this one's starts, in
+# package Test::Nginx::Util under strict, like init; if it dies the run
+# stops), and a fault that must strike between two requests of a block is
+# injected with after_response().  Both need use_fault_hooks() once,
+# before run_tests().
 
 require IO::Select;
 
@@ -408,10 +411,16 @@ sub use_fault_hooks {
     Test::Nginx::Socket::add_block_preprocessor(sub {
         my $block = shift;
         %after_response = ();
+        # Not run here: OpenResty's runner calls the preprocessors while
+        # the previous block's nginx still runs (it stops it when the next
+        # block starts), and that nginx would reconnect to a fake started
+        # now and eat its first script.  post_setup_server_root is the
+        # documented section that runs once it has stopped, before this
+        # block's nginx starts (in Test::Nginx::Util, like init).
         if (defined(my $code = $block->before_start)) {
-            my $ok = eval "package main; no strict; $code; 1";
-            Test::More::fail($block->name . " - --- before_start: $@")
-                unless $ok;
+            my $own = $block->post_setup_server_root;
+            $block->set_value(post_setup_server_root =>
+                              defined $own ? "$own\n;\n$code" : $code);
         }
         return $block;
     });

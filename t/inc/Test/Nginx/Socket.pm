@@ -206,8 +206,13 @@ sub run_test {
 
     my $srv = Test::Nginx::Local::Server->new(root => $ServRoot,
                                               binary => $NginxBinary);
-    $err = $srv->prepare_root
-        || $srv->write_user_files($files)
+    $err = $srv->prepare_root;
+    return Test::More::fail("$name - setting up $ServRoot: $err") if $err;
+    # As the original: after the server root is made, before the user files
+    # and nginx.conf are written and nginx starts; a failure ends the run.
+    Test::Nginx::Util::_run_post_setup($block)
+        if $block->post_setup_server_root;
+    $err = $srv->write_user_files($files)
         || _write_config($srv, $block, \%cfg);
     return Test::More::fail("$name - setting up $ServRoot: $err") if $err;
 
@@ -993,10 +998,13 @@ sub _is_last_block {
 # ---------------------------------------------------------------------------
 #
 # OpenResty's runner evaluates `--- init` (once nginx has started, before
-# the block's first request) and the code of `--- skip_eval` with a plain
+# the block's first request), `--- post_setup_server_root` (once the
+# previous block's nginx has stopped and the server root is made, before
+# this block's nginx starts) and the code of `--- skip_eval` with a plain
 # `eval $code` inside package Test::Nginx::Util, under that file's
 # `use strict; use warnings`, with the block in `$block` and its name in
-# `$name`; an init that dies bails the whole run out.  So do we: code there
+# `$name`; an init or post_setup_server_root that dies bails the whole run
+# out.  So do we: code there
 # sees Util's own functions (those below, the ones of the original's Util
 # that this runner has), not the test file's.  A test file that needs its
 # helpers there exports them into Test::Nginx::Util (Imprest::Test does).
@@ -1008,6 +1016,7 @@ use warnings;
 
 use Carp qw(croak);
 use Cwd qw(cwd);
+use IO::Socket::INET;
 use List::Util qw(shuffle);
 use POSIX qw(SIGQUIT SIGKILL SIGTERM SIGHUP);
 use POSIX ':sys_wait_h';
@@ -1035,6 +1044,15 @@ sub _run_init {
     eval $block->init;
     if ($@) {
         bail_out("$name - init failed: $@");
+    }
+}
+
+sub _run_post_setup {
+    my ($block) = @_;
+    my $name = $block->name;
+    eval $block->post_setup_server_root;
+    if ($@) {
+        bail_out("$name - post_setup_server_root failed: $@");
     }
 }
 
