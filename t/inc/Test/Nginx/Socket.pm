@@ -345,9 +345,11 @@ sub _scan_logs {
     my ($block, $srv, $startup_failed) = @_;
     my $name = $block->name;
 
+    # Only a block that expects such a line (error_log) may have one; a
+    # no_error_log naming it forbids it, here too, shutdown included.
     my $expected = join "\n", grep { defined }
-        map { ref $_ eq 'ARRAY' ? @$_ : $_ }
-        ($block->error_log, $block->no_error_log);
+        map { ref $_ eq 'ARRAY' ? @$_ : $_ } ($block->error_log);
+    $expected =~ s/\\//g;      # qr/\[alert\] .../ names it too
     my $allow_alert = $expected =~ /\[alert/;
     my $allow_emerg = $expected =~ /\[emerg/ || defined $block->must_die
                       || $startup_failed;
@@ -494,7 +496,7 @@ sub _build_connections {
         my $h = ref $more eq 'ARRAY' ? $more->[$i] : $more;
         return (undef, "--- more_headers lacks data for request $i")
             unless defined $h;
-        return _expand_env($h);
+        return ($h, undef);     # as the original: no $TEST_NGINX_* here
     };
 
     my $fail = sub { Test::More::fail("$name - $_[0]"); return () };
@@ -504,9 +506,8 @@ sub _build_connections {
         for my $p (ref $raw eq 'ARRAY' ? @$raw : ($raw)) {
             my ($bytes, $delay) = ref $p eq 'HASH' ? ($p->{value}, $p->{delay_before})
                                                    : ($p, undef);
-            (my $v, my $err) = _expand_env($bytes);
-            return $fail->("--- raw_request: $err") if $err;
-            push @pieces, [$v, $delay];
+            # as the original: no $TEST_NGINX_* expansion here
+            push @pieces, [$bytes, $delay];
         }
         my $head = join('', map { $_->[0] } @pieces) =~ /\A\s*HEAD\s/ ? 1 : 0;
         return ([{ pieces => \@pieces, heads => [$head] }], 0);
@@ -544,10 +545,9 @@ sub _build_connections {
             if ref $list[$i];
         my ($h, $err) = $headers_for->($i);
         return $fail->($err) if $err;
-        (my $r, $err) = _expand_env($list[$i]);
-        return $fail->("--- request: $err") if $err;
+        # as the original: no $TEST_NGINX_* expansion in a plain request
         my ($req, $method) =
-            Test::Nginx::Local::Client::build_request($r, $h, 'close');
+            Test::Nginx::Local::Client::build_request($list[$i], $h, 'close');
         return $fail->("--- request: $method") unless defined $req;
         push @conns, { pieces => [[$req]],
                        heads => [$method eq 'HEAD' ? 1 : 0] };
@@ -1130,8 +1130,9 @@ C<TEST_NGINX_SERVER_PORT>, C<TEST_NGINX_SERVROOT>, C<TEST_NGINX_TIMEOUT>,
 C<TEST_NGINX_LOG_LEVEL>, C<TEST_NGINX_EVENT_TYPE>, C<TEST_NGINX_SLEEP>,
 C<TEST_NGINX_CHECK_ACCUM_ERR_LOG>, C<TEST_NGINX_NO_CLEAN> (leave the last
 nginx running).  C<$TEST_NGINX_*> is expanded in the config sections,
-C<user_files>, C<request>, C<raw_request>, C<pipelined_requests> and
-C<more_headers>; an unset variable fails the block.
+C<user_files> and C<pipelined_requests>, as in the original (not in
+C<request>, C<raw_request> or C<more_headers>: use C<eval> and
+C<$ENV{...}> there); an unset variable fails the block.
 
 =head2 Differences
 
