@@ -844,7 +844,9 @@ sub _start_tcp_mock {
     my $len = $block->tcp_query_len;
     $len = length $block->tcp_query
         if !defined $len && defined $block->tcp_query;
-    my $target = $block->tcp_listen;
+    # as the original: $TEST_NGINX_* is expanded in the target
+    my ($target, $err) = _expand_env($block->tcp_listen);
+    return (undef, $err) if $err;
     $target =~ s/^\s+|\s+$//g;
     return Test::Nginx::Local::TcpMock->start(
         target => $target,
@@ -1130,7 +1132,7 @@ C<TEST_NGINX_SERVER_PORT>, C<TEST_NGINX_SERVROOT>, C<TEST_NGINX_TIMEOUT>,
 C<TEST_NGINX_LOG_LEVEL>, C<TEST_NGINX_EVENT_TYPE>, C<TEST_NGINX_SLEEP>,
 C<TEST_NGINX_CHECK_ACCUM_ERR_LOG>, C<TEST_NGINX_NO_CLEAN> (leave the last
 nginx running).  C<$TEST_NGINX_*> is expanded in the config sections,
-C<user_files> and C<pipelined_requests>, as in the original (not in
+C<user_files>, C<pipelined_requests> and C<tcp_listen>, as in the original (not in
 C<request>, C<raw_request> or C<more_headers>: use C<eval> and
 C<$ENV{...}> there); an unset variable fails the block.
 
