@@ -1029,16 +1029,20 @@ sub bg_call {
 }
 
 # Every key in the suite's Redis with its type, TTL and contents, as
-# [key, type, ttl, [strings...]] (hash: field, value, ...).
+# [key, type, ttl, [strings...]] (hash: field, value, ...).  A key that
+# expires while we look (an earlier block's 60 s code) is left out.
 sub redis_everything {
     my @out;
     for my $key (grep { length } split /\n/, redis('--scan')) {
         my $type = redis('TYPE', $key);
+        next if $type eq 'none';
         my @v = $type eq 'hash' ? split(/\n/, redis('HGETALL', $key))
               : $type eq 'set'  ? split(/\n/, redis('SMEMBERS', $key))
               : $type eq 'string' ? (redis('GET', $key))
               : ("<$type>");
-        push @out, [$key, $type, redis('TTL', $key), \@v];
+        my $ttl = redis('TTL', $key);
+        next if $ttl eq '-2';
+        push @out, [$key, $type, $ttl, \@v];
     }
     return @out;
 }
