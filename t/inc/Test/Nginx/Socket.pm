@@ -996,7 +996,7 @@ sub _is_last_block {
 
 
 # ---------------------------------------------------------------------------
-# Test::Nginx::Util: where the original evaluates --- init and skip_eval
+# Test::Nginx::Util: where the original evaluates init, post_setup_server_root
 # ---------------------------------------------------------------------------
 #
 # OpenResty's runner evaluates `--- init` (once nginx has started, before
@@ -1006,10 +1006,10 @@ sub _is_last_block {
 # `eval $code` inside package Test::Nginx::Util, under that file's
 # `use strict; use warnings`, with the block in `$block` and its name in
 # `$name`; an init or post_setup_server_root that dies bails the whole run
-# out.  So do we: code there
-# sees Util's own functions (those below, the ones of the original's Util
-# that this runner has), not the test file's.  A test file that needs its
-# helpers there exports them into Test::Nginx::Util (Imprest::Test does).
+# out.  So do we: code there sees Util's own functions (those below, the
+# ones of the original's Util that this runner has), not the test file's.
+# A test file that needs its helpers there exports them into
+# Test::Nginx::Util (Imprest::Test does).
 
 package Test::Nginx::Util;
 
@@ -1112,8 +1112,9 @@ C<timeout>, C<check_accum_error_log>, plus everything Test::Base and
 Test::More export (C<plan>, C<blocks>, C<is>, C<like>, ...).
 
 Sections: C<main_config>, C<post_main_config>, C<http_config>, C<config>
-(a block without one reuses the previous block's), C<server_name>, C<init>,
-C<user_files>, C<log_level>, C<request> (string, or C<eval> array of
+(a block without one reuses the previous block's), C<server_name>, C<init>
+and C<post_setup_server_root> (both as in the original: see
+L</Same as the original>), C<user_files>, C<log_level>, C<request> (string, or C<eval> array of
 requests each on its own connection), C<more_headers> (string or array),
 C<raw_request> (string, or array of pieces sent with
 C<raw_request_middle_delay> between them), C<pipelined_requests>,
@@ -1143,13 +1144,17 @@ C<$ENV{...}> there); an unset variable fails the block.
 =item * nginx runs with C<daemon off> as a child of the test process, in
 its own process group, one fresh instance per block (the C<repeat_each>
 repetitions share it, as in the original).  It is stopped with SIGQUIT,
-then SIGKILL.  Readiness is seen in F</proc/net/tcp>, so no probe
-connection shows up in the logs.  Blocks always run in file order.
+then SIGKILL, when its block ends; the original stops it only when the
+next block starts, after that block's preprocessors have run, so code
+with side effects (starting a fake server) belongs in
+C<post_setup_server_root>, not in a block preprocessor.  Readiness is seen
+in F</proc/net/tcp>, so no probe connection shows up in the logs.  Blocks
+always run in file order.
 
 =item * Extra checks after each block: nginx must not exit before it is
 stopped and must exit 0 on SIGQUIT; F<error.log> and F<stderr.log> must
-not contain C<[alert]> or C<[emerg]> (unless the block's C<error_log> /
-C<no_error_log> names them, or C<must_die>), C<exited on signal>,
+not contain C<[alert]> or C<[emerg]> (unless the block's C<error_log>
+names them, or C<must_die>), C<exited on signal>,
 C<Sanitizer>, C<runtime error:> or a failed assertion.  They report a pass
 only in files without a fixed plan, so C<plan tests =E<gt> N> counts stay
 those of the original.
@@ -1174,6 +1179,21 @@ configuration errors (C<must_die>) land in F<error.log> even with Debian's
 C<--error-log-path=stderr>.
 
 =back
+
+=head2 Same as the original
+
+Where the original's behaviour is stricter or merely different, this
+runner does the same, so that a block that passes here passes there:
+C<init> is evaluated once nginx is listening, before the first request,
+and C<post_setup_server_root> once the server root is made, before the
+user files and F<nginx.conf> are written and nginx starts; both (and
+C<skip_eval>'s code) with a plain C<eval> in package C<Test::Nginx::Util>,
+under C<use strict; use warnings>, with the block in C<$block> and its
+name in C<$name>, seeing that package's functions (C<html_dir>,
+C<server_root>, C<server_port>, C<bail_out>, Time::HiRes' C<sleep>, ...)
+and not the test file's.  An C<init> or C<post_setup_server_root> that dies
+bails the whole run out.  C<$TEST_NGINX_*> is not expanded in C<request>,
+C<raw_request> or C<more_headers>.
 
 =head2 Self-test
 
