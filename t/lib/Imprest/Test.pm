@@ -1032,15 +1032,17 @@ sub bg_call {
 # [key, type, ttl, [strings...]] (hash: field, value, ...).  A key that
 # expires while we look (an earlier block's 60 s code) is left out.
 sub redis_everything {
+    # redis() keeps redis-cli's last newline
+    my $one = sub { (my $o = redis(@_)) =~ s/\n\z//; return $o };
     my @out;
     for my $key (grep { length } split /\n/, redis('--scan')) {
-        my $type = redis('TYPE', $key);
+        my $type = $one->('TYPE', $key);
         next if $type eq 'none';
         my @v = $type eq 'hash' ? split(/\n/, redis('HGETALL', $key))
               : $type eq 'set'  ? split(/\n/, redis('SMEMBERS', $key))
-              : $type eq 'string' ? (redis('GET', $key))
+              : $type eq 'string' ? ($one->('GET', $key))
               : ("<$type>");
-        my $ttl = redis('TTL', $key);
+        my $ttl = $one->('TTL', $key);
         next if $ttl eq '-2';
         push @out, [$key, $type, $ttl, \@v];
     }
