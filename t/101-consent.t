@@ -164,10 +164,10 @@ seed_as();
 put_consent(rid => rid('a'), state => 'st-1');
 --- request eval
 main::approve(main::rid('a'))
---- more_headers
-X-Test-User: alice
+--- more_headers eval
+"X-Test-User: alice
 Content-Type: application/x-www-form-urlencoded
-Origin: http://127.0.0.1:$TEST_NGINX_SERVER_PORT
+Origin: http://127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}"
 --- error_code: 303
 --- raw_response_headers_like eval
 main::code_loc(state => 'st-1')

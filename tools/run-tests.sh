@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs the Test::Nginx suite against a private redis-server that this
-# script starts and stops.  Called by `make test` (after the build) and by
+# script starts and stops, after the runner's self-test (t/runner/) when no
+# files are named.  Called by `make test` (after the build) and by
 # `make asan` with TEST_NGINX_BINARY / TEST_NGINX_LOAD_MODULES overridden.
 set -u
 
@@ -38,8 +39,22 @@ for i in $(seq 50); do
     sleep 0.1
 done
 
+# A whole run (no files named) first proves our Test::Nginx::Socket
+# (t/inc) can fail, on the suite's ports, against nginx without the module.
+selftest=0
+if [ $# -eq 0 ]; then
+    env -u TEST_NGINX_LOAD_MODULES t/runner/selftest.sh || selftest=1
+fi
+
 inc="-I t/lib"
-# Our own Test::Nginx::Socket only when the real one is not installed.
+# Our own Test::Nginx::Socket only when the real one is not installed
+# (PERL5LIB=/path/to/test-nginx/lib runs the suite under OpenResty's).
 perl -MTest::Nginx::Socket -e1 >/dev/null 2>&1 || inc="$inc -I t/inc"
 
 prove $inc ${PROVE_FLAGS:-} "${@:-t/}"
+rc=$?
+if [ "$selftest" -ne 0 ]; then
+    echo "run-tests: t/runner/selftest.sh FAILED" >&2
+    exit 1
+fi
+exit $rc

@@ -7,8 +7,10 @@
 #   t/runner/selftest.sh            (from anywhere; exits 0 when all is well)
 #
 # Environment: TEST_NGINX_BINARY (default /usr/sbin/nginx),
-# TEST_NGINX_SERVER_PORT (default: the first free one of 19844-19849).
-# The fake upstreams in the .t files listen on 19851-19853.
+# TEST_NGINX_SERVER_PORT (default: the first free one of 19844-19849),
+# and the fake upstreams' ports (tcp_listen) TEST_NGINX_UPSTREAM_PORT,
+# TEST_NGINX_FAKE_PORT, TEST_NGINX_SPARE_PORT (default 19851-19853), so
+# tools/run-tests.sh runs it on the suite's ports.
 
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -26,6 +28,9 @@ if [ -z "${TEST_NGINX_SERVER_PORT:-}" ]; then
     [ -n "$TEST_NGINX_SERVER_PORT" ] || { echo "selftest: no free port"; exit 2; }
 fi
 export TEST_NGINX_SERVER_PORT
+export TEST_NGINX_UPSTREAM_PORT="${TEST_NGINX_UPSTREAM_PORT:-19851}"
+export TEST_NGINX_FAKE_PORT="${TEST_NGINX_FAKE_PORT:-19852}"
+export TEST_NGINX_SPARE_PORT="${TEST_NGINX_SPARE_PORT:-19853}"
 tmp=$(mktemp -d /tmp/tn-selftest.XXXXXX) || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
 export TEST_NGINX_SERVROOT="$tmp/servroot"

@@ -80,6 +80,61 @@ _EOC_
 
 Test::Nginx::Socket::set_http_config_filter(sub { $LOG_VARIABLES . shift });
 
+# --- `--- init` code runs in package Test::Nginx::Util ----------------------
+#
+# Both runners (OpenResty's Test::Nginx and ours in t/inc) evaluate a
+# block's `--- init` in package Test::Nginx::Util, under `use strict`, once
+# nginx has started.  So that init code can call what the test file itself
+# sees -- this module's exports, Test::More's ok/is/like, imported functions
+# such as sha256_hex, the file's own subs and `our` variables -- each of
+# main's symbols is aliased into Test::Nginx::Util before every block,
+# unless Util had a symbol of that name of its own when this module was
+# loaded: then init gets Util's, and a sub the test file defines under that
+# name is reported once, so it can be renamed.  Code that must run before
+# nginx starts goes in `--- before_start` (use_fault_hooks() below).
+
+my %UTIL_OWN = map { $_ => 1 } keys %Test::Nginx::Util::;
+my %NOT_SHARED = map { $_ => 1 } qw(
+    ENV INC ARGV ARGVOUT STDIN STDOUT STDERR DATA SIG _ a b
+    BEGIN END INIT CHECK UNITCHECK DESTROY AUTOLOAD import unimport
+    VERSION ISA EXPORT EXPORT_OK EXPORT_TAGS
+);
+my %shadow_reported;
+
+sub share_main_with_util {
+    no strict 'refs';
+    for my $n (keys %main::) {
+        next if $n !~ /\A[A-Za-z_]\w*\z/ || $NOT_SHARED{$n};
+        my $to = "Test::Nginx::Util::$n";
+        if ($UTIL_OWN{$n}) {
+            if (defined &{"main::$n"} && defined &$to
+                && \&{"main::$n"} != \&$to && !$shadow_reported{$n}++
+                && B::svref_2object(\&{"main::$n"})->STASH->NAME eq 'main')
+            {
+                Test::More::diag("$0: sub $n of the test file is not seen "
+                    . "by --- init: Test::Nginx::Util has its own $n");
+            }
+            next;
+        }
+        my $glob = \*{"main::$n"};
+        *$to = \&{"main::$n"} if defined &{"main::$n"};
+        *$to = *{$glob}{SCALAR};
+        *$to = *{$glob}{ARRAY} if *{$glob}{ARRAY};
+        *$to = *{$glob}{HASH} if *{$glob}{HASH};
+    }
+    return;
+}
+
+require B;
+Test::Nginx::Socket::add_block_preprocessor(sub { share_main_with_util() });
+
+# --- what fails every block, under either runner -----------------------------
+# [alert], [crit], [emerg], crash and sanitizer lines: see Imprest::Test::Logs
+# (a module of its own so that t/runner/selftest.sh can prove it on a plain
+# nginx).
+
+require Imprest::Test::Logs;
+
 sub use_http_config {
     Test::Nginx::Socket::add_block_preprocessor(sub {
         my $block = shift;
@@ -315,9 +370,12 @@ sub stop_fake {
 #
 # Test::Nginx runs `--- init` after nginx is up, so a Redis (or fake) that
 # must be there when the worker first connects is started from a
-# `--- before_start` section, and a fault that must strike between two
-# requests of a block is injected with after_response().  Both need
-# use_fault_hooks() once, before run_tests().
+# `--- before_start` section (run as `--- post_setup_server_root`: after
+# the previous block's nginx has stopped, before this one's starts, in
+# package Test::Nginx::Util under strict, like init; if it dies the run
+# stops), and a fault that must strike between two requests of a block is
+# injected with after_response().  Both need use_fault_hooks() once,
+# before run_tests().
 
 require IO::Select;
 
@@ -360,10 +418,16 @@ sub use_fault_hooks {
     Test::Nginx::Socket::add_block_preprocessor(sub {
         my $block = shift;
         %after_response = ();
+        # Not run here: OpenResty's runner calls the preprocessors while
+        # the previous block's nginx still runs (it stops it when the next
+        # block starts), and that nginx would reconnect to a fake started
+        # now and eat its first script.  post_setup_server_root is the
+        # documented section that runs once it has stopped, before this
+        # block's nginx starts (in Test::Nginx::Util, like init).
         if (defined(my $code = $block->before_start)) {
-            my $ok = eval "package main; no strict; $code; 1";
-            Test::More::fail($block->name . " - --- before_start: $@")
-                unless $ok;
+            my $own = $block->post_setup_server_root;
+            $block->set_value(post_setup_server_root =>
+                              defined $own ? "$own\n;\n$code" : $code);
         }
         return $block;
     });
@@ -965,16 +1029,22 @@ sub bg_call {
 }
 
 # Every key in the suite's Redis with its type, TTL and contents, as
-# [key, type, ttl, [strings...]] (hash: field, value, ...).
+# [key, type, ttl, [strings...]] (hash: field, value, ...).  A key that
+# expires while we look (an earlier block's 60 s code) is left out.
 sub redis_everything {
+    # redis() keeps redis-cli's last newline
+    my $one = sub { (my $o = redis(@_)) =~ s/\n\z//; return $o };
     my @out;
     for my $key (grep { length } split /\n/, redis('--scan')) {
-        my $type = redis('TYPE', $key);
+        my $type = $one->('TYPE', $key);
+        next if $type eq 'none';
         my @v = $type eq 'hash' ? split(/\n/, redis('HGETALL', $key))
               : $type eq 'set'  ? split(/\n/, redis('SMEMBERS', $key))
-              : $type eq 'string' ? (redis('GET', $key))
+              : $type eq 'string' ? ($one->('GET', $key))
               : ("<$type>");
-        push @out, [$key, $type, redis('TTL', $key), \@v];
+        my $ttl = $one->('TTL', $key);
+        next if $ttl eq '-2';
+        push @out, [$key, $type, $ttl, \@v];
     }
     return @out;
 }

@@ -17,10 +17,10 @@ __DATA__
 
 === TEST 1: the proxied request is longer than 10 bytes
 --- config
-    location = /t { proxy_pass http://127.0.0.1:19853; }
+    location = /t { proxy_pass http://127.0.0.1:$TEST_NGINX_SPARE_PORT; }
 --- request
 GET /t
---- tcp_listen: 19853
+--- tcp_listen: $TEST_NGINX_SPARE_PORT
 --- tcp_query_len: 10
 --- tcp_reply eval
 "HTTP/1.0 200 OK\r\n\r\nok\n"

@@ -17,12 +17,12 @@ __DATA__
 
 === TEST 1: nginx sends HTTP/1.0, the test expects HTTP/1.1
 --- config
-    location = /t { proxy_pass http://127.0.0.1:19853; }
+    location = /t { proxy_pass http://127.0.0.1:$TEST_NGINX_SPARE_PORT; }
 --- request
 GET /t
---- tcp_listen: 19853
+--- tcp_listen: $TEST_NGINX_SPARE_PORT
 --- tcp_query eval
-"GET /t HTTP/1.1\r\nHost: 127.0.0.1:19853\r\nConnection: close\r\n\r\n"
+"GET /t HTTP/1.1\r\nHost: 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}\r\nConnection: close\r\n\r\n"
 --- tcp_reply eval
 "HTTP/1.0 200 OK\r\n\r\nok\n"
 --- response_body

@@ -17,10 +17,10 @@ __DATA__
 
 === TEST 1: upstream answers after the client timeout
 --- config
-    location = /t { proxy_pass http://127.0.0.1:19853; }
+    location = /t { proxy_pass http://127.0.0.1:$TEST_NGINX_SPARE_PORT; }
 --- request
 GET /t
---- tcp_listen: 19853
+--- tcp_listen: $TEST_NGINX_SPARE_PORT
 --- tcp_reply_delay: 1s
 --- tcp_reply eval
 "HTTP/1.0 200 OK\r\n\r\nlate\n"

@@ -192,3 +192,36 @@ close $fh;
 GET /from-init.txt
 --- response_body
 written by init
+
+
+
+=== TEST 13: init runs as in OpenResty's runner: in Test::Nginx::Util, strict, nginx up
+--- init
+my $strict = eval q{$declared_nowhere = 1; 1} ? 'off' : 'on';
+my $up = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . server_port())
+         ? 'listening' : "down ($!)";
+open my $fh, '>', html_dir() . '/init.txt' or die "open: $!";
+print $fh 'package=' . __PACKAGE__ . " strict=$strict nginx=$up\n";
+close $fh;
+--- config
+    location = /init.txt { root html; }
+--- request
+GET /init.txt
+--- response_body
+package=Test::Nginx::Util strict=on nginx=listening
+
+
+
+=== TEST 14: post_setup_server_root runs as in OpenResty's runner: in Test::Nginx::Util, before nginx starts
+--- post_setup_server_root
+my $up = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . server_port())
+         ? 'listening' : 'not listening';
+open my $fh, '>', html_dir() . '/setup.txt' or die "open: $!";
+print $fh 'package=' . __PACKAGE__ . " nginx=$up\n";
+close $fh;
+--- config
+    location = /setup.txt { root html; }
+--- request
+GET /setup.txt
+--- response_body
+package=Test::Nginx::Util nginx=not listening

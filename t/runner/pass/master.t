@@ -34,10 +34,10 @@ pid ok
 
 === TEST 2: proxied through the fake upstream
 --- config
-    location = /t { proxy_pass http://127.0.0.1:19852; }
+    location = /t { proxy_pass http://127.0.0.1:$TEST_NGINX_FAKE_PORT; }
 --- request
 GET /t
---- tcp_listen: 19852
+--- tcp_listen: $TEST_NGINX_FAKE_PORT
 --- tcp_reply eval
 "HTTP/1.0 200 OK\r\n\r\nvia worker\n"
 --- response_body

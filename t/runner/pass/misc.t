@@ -29,15 +29,17 @@ invalid number of arguments in "return" directive
 
 
 
-=== TEST 2: $TEST_NGINX_* expanded in config and request
+=== TEST 2: $TEST_NGINX_* expanded in config, not in a plain request (as the original)
 --- config
     location = /t {
-        return 200 "$TEST_NGINX_GREETING $arg_who\n";
+        return 200 "$TEST_NGINX_GREETING $arg_who $http_x_port\n";
     }
 --- request
 GET /t?who=$TEST_NGINX_SERVER_PORT
---- response_body eval
-"hi there $ENV{TEST_NGINX_SERVER_PORT}\n"
+--- more_headers
+X-Port: $TEST_NGINX_SERVER_PORT
+--- response_body_like
+^hi there \$TEST_NGINX_SERVER_PORT \$TEST_NGINX_SERVER_PORT$
 
 
 
@@ -45,8 +47,10 @@ GET /t?who=$TEST_NGINX_SERVER_PORT
 --- request
 # comment lines before the request line are allowed
 GET /t?who=again HTTP/1.0
+--- more_headers
+X-Port: ok
 --- response_body
-hi there again
+hi there again ok
 
 
 

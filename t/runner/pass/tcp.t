@@ -18,13 +18,13 @@ __DATA__
 === TEST 1: proxy to the fake upstream; query and reply checked
 --- config
     location = /t {
-        proxy_pass http://127.0.0.1:19851/up;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT/up;
     }
 --- request
 GET /t
---- tcp_listen: 19851
+--- tcp_listen: $TEST_NGINX_UPSTREAM_PORT
 --- tcp_query eval
-"GET /up HTTP/1.0\r\nHost: 127.0.0.1:19851\r\nConnection: close\r\n\r\n"
+"GET /up HTTP/1.0\r\nHost: 127.0.0.1:$ENV{TEST_NGINX_UPSTREAM_PORT}\r\nConnection: close\r\n\r\n"
 --- tcp_reply eval
 "HTTP/1.0 200 OK\r\nX-Up: yes\r\n\r\nfrom upstream\n"
 --- response_headers
@@ -39,11 +39,11 @@ from upstream
 === TEST 2: reply in pieces after a delay; tcp_query_len
 --- config
     location = /t {
-        proxy_pass http://127.0.0.1:19851;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
     }
 --- request
 GET /t
---- tcp_listen: 19851
+--- tcp_listen: $TEST_NGINX_UPSTREAM_PORT
 --- tcp_query_len: 61
 --- tcp_reply_delay: 100ms
 --- tcp_reply eval
@@ -58,11 +58,11 @@ pieces
 === TEST 3: tcp_no_close: a complete reply without closing the connection
 --- config
     location = /t {
-        proxy_pass http://127.0.0.1:19851;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
     }
 --- request
 GET /t
---- tcp_listen: 19851
+--- tcp_listen: $TEST_NGINX_UPSTREAM_PORT
 --- tcp_no_close
 --- tcp_reply eval
 "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
@@ -76,11 +76,11 @@ ok
 === TEST 4: client gone while the upstream reply is pending (abort)
 --- config
     location = /t {
-        proxy_pass http://127.0.0.1:19851;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
     }
 --- request
 GET /t
---- tcp_listen: 19851
+--- tcp_listen: $TEST_NGINX_UPSTREAM_PORT
 --- tcp_reply_delay: 600ms
 --- tcp_reply eval
 "HTTP/1.0 200 OK\r\n\r\nlate\n"
@@ -99,11 +99,11 @@ client prematurely closed connection
 --- config
     location = /t {
         proxy_read_timeout 100ms;
-        proxy_pass http://127.0.0.1:19851;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
     }
 --- request
 GET /t
---- tcp_listen: 19851
+--- tcp_listen: $TEST_NGINX_UPSTREAM_PORT
 --- tcp_no_close
 --- tcp_reply:
 --- error_code: 504
@@ -116,11 +116,11 @@ upstream timed out (110: Connection timed out) while reading response header fro
 === TEST 6: tcp_listen on a unix domain socket
 --- config
     location = /t {
-        proxy_pass http://unix:/tmp/tn-selftest-19851.sock:/u;
+        proxy_pass http://unix:/tmp/tn-selftest-$TEST_NGINX_UPSTREAM_PORT.sock:/u;
     }
 --- request
 GET /t
---- tcp_listen: /tmp/tn-selftest-19851.sock
+--- tcp_listen: /tmp/tn-selftest-$TEST_NGINX_UPSTREAM_PORT.sock
 --- tcp_query_len: 55
 --- tcp_reply eval
 sub { my $q = shift; "HTTP/1.0 200 OK\r\n\r\n" . ($q =~ m{^GET /u } ? "unix ok\n" : "bad query: $q") }

@@ -206,8 +206,13 @@ sub run_test {
 
     my $srv = Test::Nginx::Local::Server->new(root => $ServRoot,
                                               binary => $NginxBinary);
-    $err = $srv->prepare_root
-        || $srv->write_user_files($files)
+    $err = $srv->prepare_root;
+    return Test::More::fail("$name - setting up $ServRoot: $err") if $err;
+    # As the original: after the server root is made, before the user files
+    # and nginx.conf are written and nginx starts; a failure ends the run.
+    Test::Nginx::Util::_run_post_setup($block)
+        if $block->post_setup_server_root;
+    $err = $srv->write_user_files($files)
         || _write_config($srv, $block, \%cfg);
     return Test::More::fail("$name - setting up $ServRoot: $err") if $err;
 
@@ -234,14 +239,9 @@ sub run_test {
         return;
     }
 
-    if (defined(my $init = $block->init)) {
-        my $ok = eval "package main; no strict; $init; 1";
-        if (!$ok) {
-            Test::More::fail("$name - --- init failed: $@");
-            _stop_nginx($block);
-            return;
-        }
-    }
+    # As the original: once nginx is up, in package Test::Nginx::Util under
+    # its strict and warnings, and a failure ends the whole run.
+    Test::Nginx::Util::_run_init($block) if $block->init;
 
     $ErrLogPos = 0;
     for my $rep (0 .. $RepeatEach - 1) {
@@ -345,9 +345,11 @@ sub _scan_logs {
     my ($block, $srv, $startup_failed) = @_;
     my $name = $block->name;
 
+    # Only a block that expects such a line (error_log) may have one; a
+    # no_error_log naming it forbids it, here too, shutdown included.
     my $expected = join "\n", grep { defined }
-        map { ref $_ eq 'ARRAY' ? @$_ : $_ }
-        ($block->error_log, $block->no_error_log);
+        map { ref $_ eq 'ARRAY' ? @$_ : $_ } ($block->error_log);
+    $expected =~ s/\\//g;      # qr/\[alert\] .../ names it too
     my $allow_alert = $expected =~ /\[alert/;
     my $allow_emerg = $expected =~ /\[emerg/ || defined $block->must_die
                       || $startup_failed;
@@ -494,7 +496,7 @@ sub _build_connections {
         my $h = ref $more eq 'ARRAY' ? $more->[$i] : $more;
         return (undef, "--- more_headers lacks data for request $i")
             unless defined $h;
-        return _expand_env($h);
+        return ($h, undef);     # as the original: no $TEST_NGINX_* here
     };
 
     my $fail = sub { Test::More::fail("$name - $_[0]"); return () };
@@ -504,9 +506,8 @@ sub _build_connections {
         for my $p (ref $raw eq 'ARRAY' ? @$raw : ($raw)) {
             my ($bytes, $delay) = ref $p eq 'HASH' ? ($p->{value}, $p->{delay_before})
                                                    : ($p, undef);
-            (my $v, my $err) = _expand_env($bytes);
-            return $fail->("--- raw_request: $err") if $err;
-            push @pieces, [$v, $delay];
+            # as the original: no $TEST_NGINX_* expansion here
+            push @pieces, [$bytes, $delay];
         }
         my $head = join('', map { $_->[0] } @pieces) =~ /\A\s*HEAD\s/ ? 1 : 0;
         return ([{ pieces => \@pieces, heads => [$head] }], 0);
@@ -544,10 +545,9 @@ sub _build_connections {
             if ref $list[$i];
         my ($h, $err) = $headers_for->($i);
         return $fail->($err) if $err;
-        (my $r, $err) = _expand_env($list[$i]);
-        return $fail->("--- request: $err") if $err;
+        # as the original: no $TEST_NGINX_* expansion in a plain request
         my ($req, $method) =
-            Test::Nginx::Local::Client::build_request($r, $h, 'close');
+            Test::Nginx::Local::Client::build_request($list[$i], $h, 'close');
         return $fail->("--- request: $method") unless defined $req;
         push @conns, { pieces => [[$req]],
                        heads => [$method eq 'HEAD' ? 1 : 0] };
@@ -844,7 +844,9 @@ sub _start_tcp_mock {
     my $len = $block->tcp_query_len;
     $len = length $block->tcp_query
         if !defined $len && defined $block->tcp_query;
-    my $target = $block->tcp_listen;
+    # as the original: $TEST_NGINX_* is expanded in the target
+    my ($target, $err) = _expand_env($block->tcp_listen);
+    return (undef, $err) if $err;
     $target =~ s/^\s+|\s+$//g;
     return Test::Nginx::Local::TcpMock->start(
         target => $target,
@@ -924,7 +926,7 @@ sub _should_skip {
         $s =~ /^\s*(\d+)\s*:\s*(.*)/s
             or return (0, "bad --- skip_eval \"$s\"");
         my ($n, $code) = ($1, $2);
-        my $yes = eval "package main; no strict; $code";
+        my $yes = Test::Nginx::Util::_eval_skip($code, $block);
         bail_out("$name - skip_eval: $@") if $@;
         return ($n, 'skip_eval') if $yes;
     }
@@ -992,6 +994,77 @@ sub _is_last_block {
     return @all && $all[-1] == $block;
 }
 
+
+# ---------------------------------------------------------------------------
+# Test::Nginx::Util: where the original evaluates init, post_setup_server_root
+# ---------------------------------------------------------------------------
+#
+# OpenResty's runner evaluates `--- init` (once nginx has started, before
+# the block's first request), `--- post_setup_server_root` (once the
+# previous block's nginx has stopped and the server root is made, before
+# this block's nginx starts) and the code of `--- skip_eval` with a plain
+# `eval $code` inside package Test::Nginx::Util, under that file's
+# `use strict; use warnings`, with the block in `$block` and its name in
+# `$name`; an init or post_setup_server_root that dies bails the whole run
+# out.  So do we: code there sees Util's own functions (those below, the
+# ones of the original's Util that this runner has), not the test file's.
+# A test file that needs its helpers there exports them into
+# Test::Nginx::Util (Imprest::Test does).
+
+package Test::Nginx::Util;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Cwd qw(cwd);
+use IO::Socket::INET;
+use List::Util qw(shuffle);
+use POSIX qw(SIGQUIT SIGKILL SIGTERM SIGHUP);
+use POSIX ':sys_wait_h';
+use Scalar::Util qw(looks_like_number);
+use Test::LongString;
+use Time::HiRes qw(sleep);
+
+BEGIN {
+    no strict 'refs';
+    for my $f (qw(
+        add_block_preprocessor add_cleanup_handler bail_out
+        check_accum_error_log config_preamble env_to_nginx html_dir is_str
+        log_level master_off master_on master_process_enabled no_long_string
+        no_nginx_manager no_root_location no_shuffle repeat_each run_test
+        run_tests server_addr server_name server_port server_port_for_client
+        server_root timeout use_hup worker_connections workers
+    )) {
+        *{"Test::Nginx::Util::$f"} = \&{"Test::Nginx::Socket::$f"};
+    }
+}
+
+sub _run_init {
+    my ($block) = @_;
+    my $name = $block->name;
+    eval $block->init;
+    if ($@) {
+        bail_out("$name - init failed: $@");
+    }
+}
+
+sub _run_post_setup {
+    my ($block) = @_;
+    my $name = $block->name;
+    eval $block->post_setup_server_root;
+    if ($@) {
+        bail_out("$name - post_setup_server_root failed: $@");
+    }
+}
+
+sub _eval_skip {
+    my ($code, $block) = @_;
+    return eval $code;
+}
+
+package Test::Nginx::Socket;
+
 1;
 
 __END__
@@ -1039,8 +1112,9 @@ C<timeout>, C<check_accum_error_log>, plus everything Test::Base and
 Test::More export (C<plan>, C<blocks>, C<is>, C<like>, ...).
 
 Sections: C<main_config>, C<post_main_config>, C<http_config>, C<config>
-(a block without one reuses the previous block's), C<server_name>, C<init>,
-C<user_files>, C<log_level>, C<request> (string, or C<eval> array of
+(a block without one reuses the previous block's), C<server_name>, C<init>
+and C<post_setup_server_root> (both as in the original: see
+L</Same as the original>), C<user_files>, C<log_level>, C<request> (string, or C<eval> array of
 requests each on its own connection), C<more_headers> (string or array),
 C<raw_request> (string, or array of pieces sent with
 C<raw_request_middle_delay> between them), C<pipelined_requests>,
@@ -1059,8 +1133,9 @@ C<TEST_NGINX_SERVER_PORT>, C<TEST_NGINX_SERVROOT>, C<TEST_NGINX_TIMEOUT>,
 C<TEST_NGINX_LOG_LEVEL>, C<TEST_NGINX_EVENT_TYPE>, C<TEST_NGINX_SLEEP>,
 C<TEST_NGINX_CHECK_ACCUM_ERR_LOG>, C<TEST_NGINX_NO_CLEAN> (leave the last
 nginx running).  C<$TEST_NGINX_*> is expanded in the config sections,
-C<user_files>, C<request>, C<raw_request>, C<pipelined_requests> and
-C<more_headers>; an unset variable fails the block.
+C<user_files>, C<pipelined_requests> and C<tcp_listen>, as in the original (not in
+C<request>, C<raw_request> or C<more_headers>: use C<eval> and
+C<$ENV{...}> there); an unset variable fails the block.
 
 =head2 Differences
 
@@ -1069,13 +1144,17 @@ C<more_headers>; an unset variable fails the block.
 =item * nginx runs with C<daemon off> as a child of the test process, in
 its own process group, one fresh instance per block (the C<repeat_each>
 repetitions share it, as in the original).  It is stopped with SIGQUIT,
-then SIGKILL.  Readiness is seen in F</proc/net/tcp>, so no probe
-connection shows up in the logs.  Blocks always run in file order.
+then SIGKILL, when its block ends; the original stops it only when the
+next block starts, after that block's preprocessors have run, so code
+with side effects (starting a fake server) belongs in
+C<post_setup_server_root>, not in a block preprocessor.  Readiness is seen
+in F</proc/net/tcp>, so no probe connection shows up in the logs.  Blocks
+always run in file order.
 
 =item * Extra checks after each block: nginx must not exit before it is
 stopped and must exit 0 on SIGQUIT; F<error.log> and F<stderr.log> must
-not contain C<[alert]> or C<[emerg]> (unless the block's C<error_log> /
-C<no_error_log> names them, or C<must_die>), C<exited on signal>,
+not contain C<[alert]> or C<[emerg]> (unless the block's C<error_log>
+names them, or C<must_die>), C<exited on signal>,
 C<Sanitizer>, C<runtime error:> or a failed assertion.  They report a pass
 only in files without a fixed plan, so C<plan tests =E<gt> N> counts stay
 those of the original.
@@ -1100,6 +1179,21 @@ configuration errors (C<must_die>) land in F<error.log> even with Debian's
 C<--error-log-path=stderr>.
 
 =back
+
+=head2 Same as the original
+
+Where the original's behaviour is stricter or merely different, this
+runner does the same, so that a block that passes here passes there:
+C<init> is evaluated once nginx is listening, before the first request,
+and C<post_setup_server_root> once the server root is made, before the
+user files and F<nginx.conf> are written and nginx starts; both (and
+C<skip_eval>'s code) with a plain C<eval> in package C<Test::Nginx::Util>,
+under C<use strict; use warnings>, with the block in C<$block> and its
+name in C<$name>, seeing that package's functions (C<html_dir>,
+C<server_root>, C<server_port>, C<bail_out>, Time::HiRes' C<sleep>, ...)
+and not the test file's.  An C<init> or C<post_setup_server_root> that dies
+bails the whole run out.  C<$TEST_NGINX_*> is not expanded in C<request>,
+C<raw_request> or C<more_headers>.
 
 =head2 Self-test
 
