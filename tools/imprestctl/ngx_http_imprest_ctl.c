@@ -259,8 +259,14 @@ NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX "\")\n"
 }
 
 
+/*
+ * Records the message that main prints and returns rc: through
+ * ngx_http_imprest_ctl_error() (exit status 1) and
+ * ngx_http_imprest_ctl_usage_error() (2).
+ */
+
 int
-ngx_http_imprest_ctl_error(const char *fmt, ...)
+ngx_http_imprest_ctl_fail(int rc, const char *fmt, ...)
 {
     va_list  args;
 
@@ -269,19 +275,5 @@ ngx_http_imprest_ctl_error(const char *fmt, ...)
               sizeof(ngx_http_imprest_ctl_errstr), fmt, args);
     va_end(args);
 
-    return NGX_HTTP_IMPREST_CTL_ERROR;
-}
-
-
-int
-ngx_http_imprest_ctl_usage_error(const char *fmt, ...)
-{
-    va_list  args;
-
-    va_start(args, fmt);
-    vsnprintf(ngx_http_imprest_ctl_errstr,
-              sizeof(ngx_http_imprest_ctl_errstr), fmt, args);
-    va_end(args);
-
-    return NGX_HTTP_IMPREST_CTL_USAGE;
+    return rc;
 }

@@ -32,12 +32,14 @@
 
 #include "ngx_http_imprest_core.h"
 #include "ngx_http_imprest_oauth.h"
+#include "ngx_http_imprest_schema.h"
 
 
 #define NGX_HTTP_IMPREST_CTL_OK           0
 #define NGX_HTTP_IMPREST_CTL_ERROR        1
 #define NGX_HTTP_IMPREST_CTL_USAGE        2
 #define NGX_HTTP_IMPREST_CTL_HELP         3
+#define NGX_HTTP_IMPREST_CTL_AGAIN        4     /* a WATCHed key changed */
 
 #define NGX_HTTP_IMPREST_CTL_ID_MAX       128
 #define NGX_HTTP_IMPREST_CTL_PREFIX_MAX   128
@@ -54,6 +56,15 @@
 #define NGX_HTTP_IMPREST_CTL_RETRIES      10
 #define NGX_HTTP_IMPREST_CTL_TIMEOUT      5
 
+/*
+ * Keys that only imprestctl reads and writes (the gateway never does), in
+ * the naming of src/ngx_http_imprest_schema.h: an org's members, the apps
+ * a user owns, and all apps.
+ */
+#define NGX_HTTP_IMPREST_CTL_KEY_MEMBERS  ":members"
+#define NGX_HTTP_IMPREST_CTL_KEY_CLIENTS  ":clients"
+#define NGX_HTTP_IMPREST_CTL_KEY_APPS     "clients"
+
 #define NGX_HTTP_IMPREST_CTL_DEFAULT_REDIS   "127.0.0.1:6379"
 #define NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX  "imprest:"
 
@@ -63,6 +74,8 @@ typedef struct {
     const char     *prefix;
     size_t          prefix_len;
     time_t          now;
+    int             queued;     /* commands in the open MULTI */
+    int             failed;     /* one could not be queued */
 } ngx_http_imprest_ctl_t;
 
 
@@ -89,6 +102,11 @@ typedef int (*ngx_http_imprest_ctl_handler_pt)(ngx_http_imprest_ctl_t *ctl,
     int argc, char **argv);
 
 
+/* one try of a change that WATCHes keys (ngx_http_imprest_ctl_retry()) */
+typedef int (*ngx_http_imprest_ctl_prepare_pt)(ngx_http_imprest_ctl_t *ctl,
+    void *data);
+
+
 typedef struct {
     const char                       *noun;
     const char                       *verb;
@@ -101,8 +119,12 @@ typedef struct {
  * before any connection, then to do the work.
  */
 
-int ngx_http_imprest_ctl_error(const char *fmt, ...);
-int ngx_http_imprest_ctl_usage_error(const char *fmt, ...);
+int ngx_http_imprest_ctl_fail(int rc, const char *fmt, ...);
+
+#define ngx_http_imprest_ctl_error(...)                                     \
+    ngx_http_imprest_ctl_fail(NGX_HTTP_IMPREST_CTL_ERROR, __VA_ARGS__)
+#define ngx_http_imprest_ctl_usage_error(...)                               \
+    ngx_http_imprest_ctl_fail(NGX_HTTP_IMPREST_CTL_USAGE, __VA_ARGS__)
 
 const char *ngx_http_imprest_ctl_optarg(int argc, char **argv, int *i,
     const char *name);
@@ -117,6 +139,10 @@ int ngx_http_imprest_ctl_check_scope(const char *s);
 int ngx_http_imprest_ctl_scope_set(const char **s);
 int ngx_http_imprest_ctl_check_redirect_uri(const char *s);
 int ngx_http_imprest_ctl_check_uuid(const char *s, u_char *out);
+int ngx_http_imprest_ctl_check_owner(const char *owner);
+int ngx_http_imprest_ctl_parse_id(int argc, char **argv,
+    ngx_http_imprest_ctl_opt_t *opts, size_t nopts, const char *what,
+    const char **id);
 
 int ngx_http_imprest_ctl_connect(ngx_http_imprest_ctl_t *ctl,
     const char *addr, const char *user, const char *password,
@@ -124,23 +150,50 @@ int ngx_http_imprest_ctl_connect(ngx_http_imprest_ctl_t *ctl,
 int ngx_http_imprest_ctl_key(ngx_http_imprest_ctl_t *ctl,
     ngx_http_imprest_ctl_key_t *key, const char *kind, const void *id,
     size_t len, const char *suffix);
+int ngx_http_imprest_ctl_secret_key(ngx_http_imprest_ctl_t *ctl,
+    ngx_http_imprest_ctl_key_t *key, const char *kind, const u_char *secret,
+    size_t len);
+redisReply *ngx_http_imprest_ctl_reply(ngx_http_imprest_ctl_t *ctl);
 redisReply *ngx_http_imprest_ctl_command(ngx_http_imprest_ctl_t *ctl,
     const char *fmt, ...);
-redisReply *ngx_http_imprest_ctl_exec(ngx_http_imprest_ctl_t *ctl,
-    int queued, int *aborted);
+int ngx_http_imprest_ctl_run(ngx_http_imprest_ctl_t *ctl, const char *fmt,
+    ...);
+int ngx_http_imprest_ctl_watch(ngx_http_imprest_ctl_t *ctl,
+    ngx_http_imprest_ctl_key_t *key, ngx_http_imprest_ctl_key_t *other);
+int ngx_http_imprest_ctl_exists(ngx_http_imprest_ctl_t *ctl,
+    ngx_http_imprest_ctl_key_t *key, long long *n);
 int ngx_http_imprest_ctl_append(ngx_http_imprest_ctl_t *ctl,
     const char *fmt, ...);
+int ngx_http_imprest_ctl_must_exist(ngx_http_imprest_ctl_t *ctl,
+    ngx_http_imprest_ctl_key_t *key, const char *what);
+void ngx_http_imprest_ctl_multi(ngx_http_imprest_ctl_t *ctl);
+void ngx_http_imprest_ctl_queue(ngx_http_imprest_ctl_t *ctl,
+    const char *fmt, ...);
+redisReply *ngx_http_imprest_ctl_exec(ngx_http_imprest_ctl_t *ctl,
+    int *aborted);
+redisReply *ngx_http_imprest_ctl_exec_once(ngx_http_imprest_ctl_t *ctl);
+redisReply *ngx_http_imprest_ctl_members(ngx_http_imprest_ctl_t *ctl,
+    ngx_http_imprest_ctl_key_t *set);
+int ngx_http_imprest_ctl_positive(redisReply *r);
+redisReply *ngx_http_imprest_ctl_retry(ngx_http_imprest_ctl_t *ctl,
+    ngx_http_imprest_ctl_prepare_pt prepare, void *data);
+int ngx_http_imprest_ctl_set_name(ngx_http_imprest_ctl_t *ctl,
+    const char *kind, const void *id, size_t len, const char *name);
 
 int ngx_http_imprest_ctl_print(json_t *obj);
 int ngx_http_imprest_ctl_print_ok(int existed);
+int ngx_http_imprest_ctl_print_deleted(redisReply *reply);
 int ngx_http_imprest_ctl_set_str(json_t *obj, const char *key,
     const void *s, size_t len);
 json_t *ngx_http_imprest_ctl_split(const char *s, size_t len);
+int ngx_http_imprest_ctl_print_pair(const char *k1, const void *v1,
+    size_t l1, const char *k2, const void *v2, size_t l2);
+json_t *ngx_http_imprest_ctl_number_json(const char *s, size_t len,
+    long long min, long long *n);
 
 int ngx_http_imprest_ctl_unlink_all(ngx_http_imprest_ctl_t *ctl,
-    ngx_http_imprest_ctl_key_t *record, ngx_http_imprest_ctl_key_t *set,
-    const char *kind, const char *suffix, const void *self, size_t len,
-    int uuids, int *existed);
+    const char *own, const void *self, size_t len, const char *set,
+    const char *kind, const char *suffix, int uuids);
 
 int ngx_http_imprest_ctl_user_add(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv);

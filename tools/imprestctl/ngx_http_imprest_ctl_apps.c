@@ -16,9 +16,40 @@
 #include "ngx_http_imprest_ctl.h"
 
 
+/* one app command: what its tries need */
+
+typedef struct {
+    const char                  *id;
+    size_t                       id_len;
+    ngx_http_imprest_ctl_opt_t  *opts;
+    const char                  *owner;
+    size_t                       owner_len;
+    const u_char                *hex;
+    size_t                       hex_len;
+    const u_char                *uris;
+    size_t                       uris_len;
+    const char                  *introspect;
+    char                         created[32];
+    u_char                       cid[NGX_HTTP_IMPREST_CTL_CID_LEN];
+    ngx_http_imprest_ctl_key_t   key;
+    ngx_http_imprest_ctl_key_t   all;
+    ngx_http_imprest_ctl_key_t   user;
+    ngx_http_imprest_ctl_key_t   owned;
+    int                          queued;
+} ngx_http_imprest_ctl_app_t;
+
+
 static int ngx_http_imprest_ctl_app_json(const void *cid, size_t len,
     redisReply *r, int full, const u_char *secret, json_t **out);
+static int ngx_http_imprest_ctl_app_create_try(ngx_http_imprest_ctl_t *ctl,
+    void *data);
 static int ngx_http_imprest_ctl_reply_cmp(const void *a, const void *b);
+static int ngx_http_imprest_ctl_app_key(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv, ngx_http_imprest_ctl_app_t *app);
+static int ngx_http_imprest_ctl_app_delete_try(ngx_http_imprest_ctl_t *ctl,
+    void *data);
+static int ngx_http_imprest_ctl_app_secret_try(ngx_http_imprest_ctl_t *ctl,
+    void *data);
 
 
 /*
@@ -29,17 +60,18 @@ static int ngx_http_imprest_ctl_reply_cmp(const void *a, const void *b);
  */
 
 #define NGX_HTTP_IMPREST_CTL_APP_FIELDS                                     \
-    "name owner secret redirect_uris scope introspect created"
+    NGX_HTTP_IMPREST_F_NAME " " NGX_HTTP_IMPREST_F_OWNER " "                  \
+    NGX_HTTP_IMPREST_F_SECRET " " NGX_HTTP_IMPREST_F_REDIRECT_URIS " "        \
+    NGX_HTTP_IMPREST_F_SCOPE " " NGX_HTTP_IMPREST_F_INTROSPECT " "            \
+    NGX_HTTP_IMPREST_F_CREATED
 
 static int
 ngx_http_imprest_ctl_app_json(const void *cid, size_t len, redisReply *r,
     int full, const u_char *secret, json_t **out)
 {
     int          rc;
-    char         num[32];
     size_t       i, vlen[7];
-    json_t      *obj, *created;
-    long long    t;
+    json_t      *obj;
     const char  *v[7];
 
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 7) {
@@ -106,22 +138,10 @@ ngx_http_imprest_ctl_app_json(const void *cid, size_t len, redisReply *r,
     }
 
     if (rc == 0 && full) {
-        created = NULL;
-
-        if (vlen[6] > 0 && vlen[6] < sizeof(num)) {
-            memcpy(num, v[6], vlen[6]);
-            num[vlen[6]] = '\0';
-
-            if (ngx_http_imprest_ctl_number(num, 0, LLONG_MAX, &t) == 0) {
-                created = json_integer(t);
-            }
-        }
-
-        if (created == NULL) {
-            created = json_stringn(v[6], vlen[6]);
-        }
-
-        rc = json_object_set_new(obj, "created", created);
+        rc = json_object_set_new(obj, "created",
+                                 ngx_http_imprest_ctl_number_json(v[6],
+                                                                  vlen[6],
+                                                                  0, NULL));
     }
 
     if (rc != 0) {
@@ -139,11 +159,8 @@ int
 ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv)
 {
-    int                          rc, n, i, j, try, aborted, queued;
-    int                          exists, public;
-    char                        *pos[1], created[32];
-    u_char                       cid[NGX_HTTP_IMPREST_CTL_CID_LEN];
-    u_char                       rnd[NGX_HTTP_IMPREST_CTL_CID_RANDOM];
+    int                          rc, n, i, j, public;
+    char                        *pos[1];
     u_char                       tok[NGX_HTTP_IMPREST_TOKEN_LEN];
     u_char                       hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
     u_char                      *uris, *p;
@@ -151,7 +168,7 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
     json_t                      *obj;
     const char                  *owner, *introspect;
     redisReply                  *reply;
-    ngx_http_imprest_ctl_key_t   key, all, user, owned;
+    ngx_http_imprest_ctl_app_t   app;
     ngx_http_imprest_ctl_opt_t   opts[] = {
         { "--name", NULL, NULL, 0, 0 },
         { "--redirect-uri", NULL, NULL, 0, 0 },
@@ -246,14 +263,8 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
 
     owner = opts[3].value;
 
-    if (owner) {
-        rc = ngx_http_imprest_ctl_check_id("--owner", owner);
-        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-            goto done;
-        }
-    }
-
-    if (ctl == NULL) {
+    rc = ngx_http_imprest_ctl_check_owner(owner);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
         goto done;
     }
 
@@ -306,171 +317,46 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
         goto done;
     }
 
-    snprintf(created, sizeof(created), "%lld", (long long) ctl->now);
+    snprintf(app.created, sizeof(app.created), "%lld",
+             (long long) ctl->now);
 
-    if (ngx_http_imprest_ctl_key(ctl, &all, "clients", "", 0, "")
+    app.opts = opts;
+    app.owner = owner;
+    app.owner_len = owner_len;
+    app.hex = hex;
+    app.hex_len = public ? 0 : sizeof(hex);
+    app.uris = uris;
+    app.uris_len = p - uris;
+    app.introspect = introspect;
+
+    if (ngx_http_imprest_ctl_key(ctl, &app.all, NGX_HTTP_IMPREST_CTL_KEY_APPS,
+                                 "", 0, "")
         != NGX_HTTP_IMPREST_CTL_OK
         || (owner
-            && (ngx_http_imprest_ctl_key(ctl, &user, "user:", owner,
+            && (ngx_http_imprest_ctl_key(ctl, &app.user,
+                                         NGX_HTTP_IMPREST_KEY_USER, owner,
                                          owner_len, "")
                 != NGX_HTTP_IMPREST_CTL_OK
-                || ngx_http_imprest_ctl_key(ctl, &owned, "user:", owner,
-                                            owner_len, ":clients")
+                || ngx_http_imprest_ctl_key(ctl, &app.owned,
+                                            NGX_HTTP_IMPREST_KEY_USER, owner,
+                                            owner_len,
+                                            NGX_HTTP_IMPREST_CTL_KEY_CLIENTS)
                    != NGX_HTTP_IMPREST_CTL_OK)))
     {
         rc = NGX_HTTP_IMPREST_CTL_ERROR;
         goto done;
     }
 
-    /*
-     * The new id and the owner are WATCHed while checked: an id is never
-     * reused, and a concurrent "user del" makes EXEC fail and the owner
-     * check run again.
-     */
-
-    queued = owner ? 4 : 3;
-    reply = NULL;
-
-    for (try = 0; try < NGX_HTTP_IMPREST_CTL_RETRIES; try++) {
-
-        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-            rc = ngx_http_imprest_ctl_error("RAND_bytes failed");
-            goto done;
-        }
-
-        memcpy(cid, "app_", 4);
-
-        for (i = 0; i < (int) sizeof(rnd); i++) {
-            cid[4 + 2 * i] = "0123456789abcdef"[rnd[i] >> 4];
-            cid[5 + 2 * i] = "0123456789abcdef"[rnd[i] & 0x0f];
-        }
-
-        if (opts[6].value) {
-            memcpy(cid, opts[6].value, sizeof(cid));
-        }
-
-        rc = ngx_http_imprest_ctl_key(ctl, &key, "client:", cid, sizeof(cid),
-                                      "");
-        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-            goto done;
-        }
-
-        if (owner) {
-            reply = ngx_http_imprest_ctl_command(ctl, "WATCH %b %b",
-                                                 key.data, key.len,
-                                                 user.data, user.len);
-        } else {
-            reply = ngx_http_imprest_ctl_command(ctl, "WATCH %b",
-                                                 key.data, key.len);
-        }
-
-        if (reply == NULL) {
-            rc = NGX_HTTP_IMPREST_CTL_ERROR;
-            goto done;
-        }
-
-        freeReplyObject(reply);
-
-        reply = ngx_http_imprest_ctl_command(ctl, "EXISTS %b", key.data,
-                                             key.len);
-        if (reply == NULL) {
-            rc = NGX_HTTP_IMPREST_CTL_ERROR;
-            goto done;
-        }
-
-        exists = reply->type != REDIS_REPLY_INTEGER || reply->integer != 0;
-        freeReplyObject(reply);
-
-        if (exists) {
-            reply = ngx_http_imprest_ctl_command(ctl, "UNWATCH");
-            if (reply == NULL) {
-                rc = NGX_HTTP_IMPREST_CTL_ERROR;
-                goto done;
-            }
-
-            freeReplyObject(reply);
-
-            if (opts[6].value) {
-                rc = ngx_http_imprest_ctl_error("app already exists");
-                goto done;
-            }
-
-            continue;
-        }
-
-        if (owner) {
-            reply = ngx_http_imprest_ctl_command(ctl, "EXISTS %b", user.data,
-                                                 user.len);
-            if (reply == NULL) {
-                rc = NGX_HTTP_IMPREST_CTL_ERROR;
-                goto done;
-            }
-
-            exists = reply->type == REDIS_REPLY_INTEGER
-                     && reply->integer == 1;
-            freeReplyObject(reply);
-
-            if (!exists) {
-                rc = ngx_http_imprest_ctl_error("no such user (--owner)");
-                goto done;
-            }
-        }
-
-        /* the record as stored comes back in the same EXEC */
-
-        if (ngx_http_imprest_ctl_append(ctl, "MULTI")
-            != NGX_HTTP_IMPREST_CTL_OK
-            || ngx_http_imprest_ctl_append(ctl,
-                   "HSET %b name %b secret %b redirect_uris %b scope %b"
-                   " owner %b introspect %b created %b",
-                   key.data, key.len,
-                   opts[0].value, strlen(opts[0].value),
-                   hex, public ? (size_t) 0 : sizeof(hex),
-                   uris, (size_t) (p - uris),
-                   opts[2].value, strlen(opts[2].value),
-                   owner ? owner : "", owner_len,
-                   introspect, (size_t) 1,
-                   created, strlen(created))
-               != NGX_HTTP_IMPREST_CTL_OK
-            || ngx_http_imprest_ctl_append(ctl, "SADD %b %b",
-                                           all.data, all.len,
-                                           cid, sizeof(cid))
-               != NGX_HTTP_IMPREST_CTL_OK
-            || (owner
-                && ngx_http_imprest_ctl_append(ctl, "SADD %b %b",
-                                               owned.data, owned.len,
-                                               cid, sizeof(cid))
-                   != NGX_HTTP_IMPREST_CTL_OK)
-            || ngx_http_imprest_ctl_append(ctl,
-                   "HMGET %b " NGX_HTTP_IMPREST_CTL_APP_FIELDS,
-                   key.data, key.len)
-               != NGX_HTTP_IMPREST_CTL_OK
-            || ngx_http_imprest_ctl_append(ctl, "EXEC")
-               != NGX_HTTP_IMPREST_CTL_OK)
-        {
-            rc = NGX_HTTP_IMPREST_CTL_ERROR;
-            goto done;
-        }
-
-        reply = ngx_http_imprest_ctl_exec(ctl, queued, &aborted);
-
-        if (reply) {
-            break;
-        }
-
-        if (!aborted) {
-            rc = NGX_HTTP_IMPREST_CTL_ERROR;
-            goto done;
-        }
-    }
-
-    if (try == NGX_HTTP_IMPREST_CTL_RETRIES) {
-        rc = ngx_http_imprest_ctl_error("too much concurrent change, retry");
+    reply = ngx_http_imprest_ctl_retry(ctl,
+                                       ngx_http_imprest_ctl_app_create_try,
+                                       &app);
+    if (reply == NULL) {
+        rc = NGX_HTTP_IMPREST_CTL_ERROR;
         goto done;
     }
 
-    rc = ngx_http_imprest_ctl_app_json(cid, sizeof(cid),
-                                       reply->element[queued - 1], 1,
+    rc = ngx_http_imprest_ctl_app_json(app.cid, sizeof(app.cid),
+                                       reply->element[app.queued - 1], 1,
                                        public ? NULL : tok, &obj);
     freeReplyObject(reply);
 
@@ -488,6 +374,113 @@ done:
     free(uris);
 
     return rc;
+}
+
+
+/*
+ * The new id and the owner are WATCHed while checked: an id is never
+ * reused, and a concurrent "user del" makes EXEC fail and the owner check
+ * run again.
+ */
+
+static int
+ngx_http_imprest_ctl_app_create_try(ngx_http_imprest_ctl_t *ctl,
+    void *data)
+{
+    ngx_http_imprest_ctl_app_t *app = data;
+
+    int                          rc, i;
+    u_char                       rnd[NGX_HTTP_IMPREST_CTL_CID_RANDOM];
+    long long                    exists;
+    ngx_http_imprest_ctl_opt_t  *opts;
+
+    opts = app->opts;
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        return ngx_http_imprest_ctl_error("RAND_bytes failed");
+    }
+
+    memcpy(app->cid, "app_", 4);
+
+    for (i = 0; i < (int) sizeof(rnd); i++) {
+        app->cid[4 + 2 * i] = "0123456789abcdef"[rnd[i] >> 4];
+        app->cid[5 + 2 * i] = "0123456789abcdef"[rnd[i] & 0x0f];
+    }
+
+    if (opts[6].value) {
+        memcpy(app->cid, opts[6].value, sizeof(app->cid));
+    }
+
+    rc = ngx_http_imprest_ctl_key(ctl, &app->key, NGX_HTTP_IMPREST_KEY_CLIENT,
+                                  app->cid, sizeof(app->cid), "");
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_ctl_watch(ctl, &app->key,
+                                    app->owner ? &app->user : NULL);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_ctl_exists(ctl, &app->key, &exists);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    if (exists != 0) {
+        rc = ngx_http_imprest_ctl_run(ctl, "UNWATCH");
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            return rc;
+        }
+
+        if (opts[6].value) {
+            return ngx_http_imprest_ctl_error("app already exists");
+        }
+
+        return NGX_HTTP_IMPREST_CTL_AGAIN;
+    }
+
+    if (app->owner) {
+        rc = ngx_http_imprest_ctl_must_exist(ctl, &app->user,
+                                             "no such user (--owner)");
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            return rc;
+        }
+    }
+
+    /* the record as stored comes back in the same EXEC */
+
+    ngx_http_imprest_ctl_multi(ctl);
+    ngx_http_imprest_ctl_queue(ctl,
+        "HSET %b " NGX_HTTP_IMPREST_F_NAME " %b " NGX_HTTP_IMPREST_F_SECRET
+        " %b " NGX_HTTP_IMPREST_F_REDIRECT_URIS " %b "
+        NGX_HTTP_IMPREST_F_SCOPE " %b " NGX_HTTP_IMPREST_F_OWNER " %b "
+        NGX_HTTP_IMPREST_F_INTROSPECT " %b " NGX_HTTP_IMPREST_F_CREATED " %b",
+        app->key.data, app->key.len,
+        opts[0].value, strlen(opts[0].value),
+        app->hex, app->hex_len,
+        app->uris, app->uris_len,
+        opts[2].value, strlen(opts[2].value),
+        app->owner ? app->owner : "", app->owner_len,
+        app->introspect, (size_t) 1,
+        app->created, strlen(app->created));
+    ngx_http_imprest_ctl_queue(ctl, "SADD %b %b", app->all.data,
+                               app->all.len, app->cid, sizeof(app->cid));
+
+    if (app->owner) {
+        ngx_http_imprest_ctl_queue(ctl, "SADD %b %b", app->owned.data,
+                                   app->owned.len, app->cid,
+                                   sizeof(app->cid));
+    }
+
+    ngx_http_imprest_ctl_queue(ctl,
+                               "HMGET %b " NGX_HTTP_IMPREST_CTL_APP_FIELDS,
+                               app->key.data, app->key.len);
+
+    app->queued = ctl->queued;
+
+    return NGX_HTTP_IMPREST_CTL_OK;
 }
 
 
@@ -513,39 +506,30 @@ ngx_http_imprest_ctl_app_list(ngx_http_imprest_ctl_t *ctl, int argc,
 
     owner = opts[0].value;
 
-    if (owner) {
-        rc = ngx_http_imprest_ctl_check_id("--owner", owner);
-        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-            return rc;
-        }
-    }
-
-    if (ctl == NULL) {
-        return NGX_HTTP_IMPREST_CTL_OK;
+    rc = ngx_http_imprest_ctl_check_owner(owner);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
+        return rc;
     }
 
     owner_len = owner ? strlen(owner) : 0;
 
     if (owner) {
-        rc = ngx_http_imprest_ctl_key(ctl, &set, "user:", owner, owner_len,
-                                      ":clients");
+        rc = ngx_http_imprest_ctl_key(ctl, &set, NGX_HTTP_IMPREST_KEY_USER,
+                                      owner, owner_len,
+                                      NGX_HTTP_IMPREST_CTL_KEY_CLIENTS);
     } else {
-        rc = ngx_http_imprest_ctl_key(ctl, &set, "clients", "", 0, "");
+        rc = ngx_http_imprest_ctl_key(ctl, &set,
+                                      NGX_HTTP_IMPREST_CTL_KEY_APPS, "", 0,
+                                      "");
     }
 
     if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         return rc;
     }
 
-    members = ngx_http_imprest_ctl_command(ctl, "SMEMBERS %b", set.data,
-                                           set.len);
+    members = ngx_http_imprest_ctl_members(ctl, &set);
     if (members == NULL) {
         return NGX_HTTP_IMPREST_CTL_ERROR;
-    }
-
-    if (members->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(members);
-        return ngx_http_imprest_ctl_error("unexpected reply to SMEMBERS");
     }
 
     obj = NULL;
@@ -583,8 +567,8 @@ ngx_http_imprest_ctl_app_list(ngx_http_imprest_ctl_t *ctl, int argc,
             continue;
         }
 
-        rc = ngx_http_imprest_ctl_key(ctl, &key, "client:", m->str, m->len,
-                                      "");
+        rc = ngx_http_imprest_ctl_key(ctl, &key, NGX_HTTP_IMPREST_KEY_CLIENT,
+                                      m->str, m->len, "");
         if (rc != NGX_HTTP_IMPREST_CTL_OK) {
             goto done;
         }
@@ -600,13 +584,9 @@ ngx_http_imprest_ctl_app_list(ngx_http_imprest_ctl_t *ctl, int argc,
     }
 
     for (i = 0; i < queued; i++) {
-        if (redisGetReply(ctl->redis, (void **) &replies[i]) != REDIS_OK
-            || replies[i] == NULL)
-        {
-            rc = ngx_http_imprest_ctl_error("Redis: %s",
-                                            ctl->redis->err
-                                            ? ctl->redis->errstr
-                                            : "no reply");
+        replies[i] = ngx_http_imprest_ctl_reply(ctl);
+        if (replies[i] == NULL) {
+            rc = NGX_HTTP_IMPREST_CTL_ERROR;
             goto done;
         }
     }
@@ -713,41 +693,51 @@ ngx_http_imprest_ctl_reply_cmp(const void *a, const void *b)
 }
 
 
-int
-ngx_http_imprest_ctl_app_show(ngx_http_imprest_ctl_t *ctl, int argc,
-    char **argv)
+/* the one CLIENT_ID argument, checked, and with ctl its record's key */
+
+static int
+ngx_http_imprest_ctl_app_key(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv, ngx_http_imprest_ctl_app_t *app)
 {
-    int                          rc, n;
-    char                        *pos[1];
-    json_t                      *obj;
-    redisReply                  *reply;
-    ngx_http_imprest_ctl_key_t   key;
+    int  rc;
 
-    rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 1, &n);
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-        return rc;
-    }
-
-    rc = ngx_http_imprest_ctl_check_id("CLIENT_ID", n ? pos[0] : NULL);
+    rc = ngx_http_imprest_ctl_parse_id(argc, argv, NULL, 0, "CLIENT_ID",
+                                       &app->id);
     if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
         return rc;
     }
 
-    rc = ngx_http_imprest_ctl_key(ctl, &key, "client:", pos[0],
-                                  strlen(pos[0]), "");
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+    app->id_len = strlen(app->id);
+
+    return ngx_http_imprest_ctl_key(ctl, &app->key,
+                                    NGX_HTTP_IMPREST_KEY_CLIENT, app->id,
+                                    app->id_len, "");
+}
+
+
+int
+ngx_http_imprest_ctl_app_show(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc;
+    json_t                      *obj;
+    redisReply                  *reply;
+    ngx_http_imprest_ctl_app_t   app;
+
+    rc = ngx_http_imprest_ctl_app_key(ctl, argc, argv, &app);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
         return rc;
     }
 
     reply = ngx_http_imprest_ctl_command(ctl,
                 "HMGET %b " NGX_HTTP_IMPREST_CTL_APP_FIELDS,
-                key.data, key.len);
+                app.key.data, app.key.len);
     if (reply == NULL) {
         return NGX_HTTP_IMPREST_CTL_ERROR;
     }
 
-    rc = ngx_http_imprest_ctl_app_json(pos[0], strlen(pos[0]), reply, 1,
-                                       NULL, &obj);
+    rc = ngx_http_imprest_ctl_app_json(app.id, app.id_len, reply, 1, NULL,
+                                       &obj);
     freeReplyObject(reply);
 
     if (rc == 1) {
@@ -768,107 +758,92 @@ ngx_http_imprest_ctl_app_show(ngx_http_imprest_ctl_t *ctl, int argc,
  * The record is WATCHed while its owner is read, so a concurrent change of
  * owner cannot leave the id in a set.  The app's tokens are not looked
  * for: every script that accepts a token refuses one whose app record is
- * gone (src/ngx_http_imprest_script.c), so they die with this DEL.
+ * gone (src/lua/lib/gone.lua), so they die with this DEL.
  */
 
 int
 ngx_http_imprest_ctl_app_delete(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv)
 {
-    int                          rc, n, try, aborted, queued, existed;
-    char                        *pos[1];
-    size_t                       len;
-    redisReply                  *reply, *owner;
-    ngx_http_imprest_ctl_key_t   key, all, owned;
+    int                          rc;
+    redisReply                  *reply;
+    ngx_http_imprest_ctl_app_t   app;
 
-    rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 1, &n);
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-        return rc;
-    }
-
-    rc = ngx_http_imprest_ctl_check_id("CLIENT_ID", n ? pos[0] : NULL);
+    rc = ngx_http_imprest_ctl_app_key(ctl, argc, argv, &app);
     if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
         return rc;
     }
 
-    len = strlen(pos[0]);
-
-    if (ngx_http_imprest_ctl_key(ctl, &key, "client:", pos[0], len, "")
-        != NGX_HTTP_IMPREST_CTL_OK
-        || ngx_http_imprest_ctl_key(ctl, &all, "clients", "", 0, "")
-           != NGX_HTTP_IMPREST_CTL_OK)
-    {
+    rc = ngx_http_imprest_ctl_key(ctl, &app.all,
+                                  NGX_HTTP_IMPREST_CTL_KEY_APPS, "", 0, "");
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         return NGX_HTTP_IMPREST_CTL_ERROR;
     }
 
-    for (try = 0; try < NGX_HTTP_IMPREST_CTL_RETRIES; try++) {
-
-        reply = ngx_http_imprest_ctl_command(ctl, "WATCH %b", key.data,
-                                             key.len);
-        if (reply == NULL) {
-            return NGX_HTTP_IMPREST_CTL_ERROR;
-        }
-
-        freeReplyObject(reply);
-
-        owner = ngx_http_imprest_ctl_command(ctl, "HGET %b owner", key.data,
-                                             key.len);
-        if (owner == NULL) {
-            return NGX_HTTP_IMPREST_CTL_ERROR;
-        }
-
-        /* an owner that cannot be a uid names no key of the schema */
-
-        queued = 2;
-
-        if (owner->type == REDIS_REPLY_STRING
-            && ngx_http_imprest_id_valid((u_char *) owner->str, owner->len))
-        {
-            rc = ngx_http_imprest_ctl_key(ctl, &owned, "user:", owner->str,
-                                          owner->len, ":clients");
-            if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-                freeReplyObject(owner);
-                return rc;
-            }
-
-            queued = 3;
-        }
-
-        freeReplyObject(owner);
-
-        if (ngx_http_imprest_ctl_append(ctl, "MULTI")
-            != NGX_HTTP_IMPREST_CTL_OK
-            || ngx_http_imprest_ctl_append(ctl, "DEL %b", key.data, key.len)
-               != NGX_HTTP_IMPREST_CTL_OK
-            || ngx_http_imprest_ctl_append(ctl, "SREM %b %b",
-                                           all.data, all.len, pos[0], len)
-               != NGX_HTTP_IMPREST_CTL_OK
-            || (queued == 3
-                && ngx_http_imprest_ctl_append(ctl, "SREM %b %b",
-                                               owned.data, owned.len,
-                                               pos[0], len)
-                   != NGX_HTTP_IMPREST_CTL_OK)
-            || ngx_http_imprest_ctl_append(ctl, "EXEC")
-               != NGX_HTTP_IMPREST_CTL_OK)
-        {
-            return NGX_HTTP_IMPREST_CTL_ERROR;
-        }
-
-        reply = ngx_http_imprest_ctl_exec(ctl, queued, &aborted);
-
-        if (reply) {
-            existed = reply->element[0]->type == REDIS_REPLY_INTEGER
-                      && reply->element[0]->integer > 0;
-            freeReplyObject(reply);
-            return ngx_http_imprest_ctl_print_ok(existed);
-        }
-
-        if (!aborted) {
-            return NGX_HTTP_IMPREST_CTL_ERROR;
-        }
+    reply = ngx_http_imprest_ctl_retry(ctl,
+                                       ngx_http_imprest_ctl_app_delete_try,
+                                       &app);
+    if (reply == NULL) {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
     }
 
-    return ngx_http_imprest_ctl_error("too much concurrent change, retry");
+    return ngx_http_imprest_ctl_print_deleted(reply);
+}
+
+
+static int
+ngx_http_imprest_ctl_app_delete_try(ngx_http_imprest_ctl_t *ctl,
+    void *data)
+{
+    ngx_http_imprest_ctl_app_t *app = data;
+
+    int          rc, owned;
+    redisReply  *owner;
+
+    rc = ngx_http_imprest_ctl_watch(ctl, &app->key, NULL);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    owner = ngx_http_imprest_ctl_command(ctl,
+                "HGET %b " NGX_HTTP_IMPREST_F_OWNER,
+                app->key.data, app->key.len);
+    if (owner == NULL) {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    /* an owner that cannot be a uid names no key of the schema */
+
+    owned = 0;
+
+    if (owner->type == REDIS_REPLY_STRING
+        && ngx_http_imprest_id_valid((u_char *) owner->str, owner->len))
+    {
+        rc = ngx_http_imprest_ctl_key(ctl, &app->owned,
+                                      NGX_HTTP_IMPREST_KEY_USER, owner->str,
+                                      owner->len,
+                                      NGX_HTTP_IMPREST_CTL_KEY_CLIENTS);
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            freeReplyObject(owner);
+            return rc;
+        }
+
+        owned = 1;
+    }
+
+    freeReplyObject(owner);
+
+    ngx_http_imprest_ctl_multi(ctl);
+    ngx_http_imprest_ctl_queue(ctl, "DEL %b", app->key.data, app->key.len);
+    ngx_http_imprest_ctl_queue(ctl, "SREM %b %b", app->all.data,
+                               app->all.len, app->id, app->id_len);
+
+    if (owned) {
+        ngx_http_imprest_ctl_queue(ctl, "SREM %b %b", app->owned.data,
+                                   app->owned.len, app->id, app->id_len);
+    }
+
+    return NGX_HTTP_IMPREST_CTL_OK;
 }
 
 
@@ -882,27 +857,14 @@ int
 ngx_http_imprest_ctl_app_secret(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv)
 {
-    int                          rc, n, try, aborted;
-    char                        *pos[1];
+    int                          rc;
     u_char                       tok[NGX_HTTP_IMPREST_TOKEN_LEN];
     u_char                       hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
-    json_t                      *obj;
     redisReply                  *reply;
-    ngx_http_imprest_ctl_key_t   key;
+    ngx_http_imprest_ctl_app_t   app;
 
-    rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 1, &n);
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-        return rc;
-    }
-
-    rc = ngx_http_imprest_ctl_check_id("CLIENT_ID", n ? pos[0] : NULL);
+    rc = ngx_http_imprest_ctl_app_key(ctl, argc, argv, &app);
     if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
-        return rc;
-    }
-
-    rc = ngx_http_imprest_ctl_key(ctl, &key, "client:", pos[0],
-                                  strlen(pos[0]), "");
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         return rc;
     }
 
@@ -913,96 +875,74 @@ ngx_http_imprest_ctl_app_secret(ngx_http_imprest_ctl_t *ctl, int argc,
         goto done;
     }
 
-    for (try = 0; try < NGX_HTTP_IMPREST_CTL_RETRIES; try++) {
+    app.hex = hex;
+    app.hex_len = sizeof(hex);
 
-        reply = ngx_http_imprest_ctl_command(ctl, "WATCH %b", key.data,
-                                             key.len);
-        if (reply == NULL) {
-            rc = NGX_HTTP_IMPREST_CTL_ERROR;
-            goto done;
-        }
-
-        freeReplyObject(reply);
-
-        reply = ngx_http_imprest_ctl_command(ctl, "HMGET %b name secret",
-                                             key.data, key.len);
-        if (reply == NULL) {
-            rc = NGX_HTTP_IMPREST_CTL_ERROR;
-            goto done;
-        }
-
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-            freeReplyObject(reply);
-            rc = ngx_http_imprest_ctl_error("unexpected reply to HMGET");
-            goto done;
-        }
-
-        if (reply->element[0]->type != REDIS_REPLY_STRING) {
-            freeReplyObject(reply);
-            rc = ngx_http_imprest_ctl_error("no such app");
-            goto done;
-        }
-
-        /* a public client stays public: it has no secret to rotate */
-
-        if (reply->element[1]->type != REDIS_REPLY_STRING
-            || reply->element[1]->len == 0)
-        {
-            freeReplyObject(reply);
-            rc = ngx_http_imprest_ctl_error("a public app has no secret");
-            goto done;
-        }
-
-        freeReplyObject(reply);
-
-        if (ngx_http_imprest_ctl_append(ctl, "MULTI")
-            != NGX_HTTP_IMPREST_CTL_OK
-            || ngx_http_imprest_ctl_append(ctl, "HSET %b secret %b",
-                                           key.data, key.len,
-                                           hex, sizeof(hex))
-               != NGX_HTTP_IMPREST_CTL_OK
-            || ngx_http_imprest_ctl_append(ctl, "EXEC")
-               != NGX_HTTP_IMPREST_CTL_OK)
-        {
-            rc = NGX_HTTP_IMPREST_CTL_ERROR;
-            goto done;
-        }
-
-        reply = ngx_http_imprest_ctl_exec(ctl, 1, &aborted);
-
-        if (reply) {
-            freeReplyObject(reply);
-            break;
-        }
-
-        if (!aborted) {
-            rc = NGX_HTTP_IMPREST_CTL_ERROR;
-            goto done;
-        }
-    }
-
-    if (try == NGX_HTTP_IMPREST_CTL_RETRIES) {
-        rc = ngx_http_imprest_ctl_error("too much concurrent change, retry");
+    reply = ngx_http_imprest_ctl_retry(ctl,
+                                       ngx_http_imprest_ctl_app_secret_try,
+                                       &app);
+    if (reply == NULL) {
+        rc = NGX_HTTP_IMPREST_CTL_ERROR;
         goto done;
     }
 
-    obj = json_object();
+    freeReplyObject(reply);
 
-    if (obj
-        && (ngx_http_imprest_ctl_set_str(obj, "client_id", pos[0],
-                                         strlen(pos[0])) != 0
-            || ngx_http_imprest_ctl_set_str(obj, "client_secret", tok,
-                                            sizeof(tok)) != 0))
-    {
-        json_decref(obj);
-        obj = NULL;
-    }
-
-    rc = ngx_http_imprest_ctl_print(obj);
+    rc = ngx_http_imprest_ctl_print_pair("client_id", app.id, app.id_len,
+                                         "client_secret", tok, sizeof(tok));
 
 done:
 
     OPENSSL_cleanse(tok, sizeof(tok));
 
     return rc;
+}
+
+
+static int
+ngx_http_imprest_ctl_app_secret_try(ngx_http_imprest_ctl_t *ctl,
+    void *data)
+{
+    ngx_http_imprest_ctl_app_t *app = data;
+
+    int          rc;
+    redisReply  *reply;
+
+    rc = ngx_http_imprest_ctl_watch(ctl, &app->key, NULL);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    reply = ngx_http_imprest_ctl_command(ctl,
+                "HMGET %b " NGX_HTTP_IMPREST_F_NAME " "
+                NGX_HTTP_IMPREST_F_SECRET, app->key.data, app->key.len);
+    if (reply == NULL) {
+        return NGX_HTTP_IMPREST_CTL_ERROR;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        rc = ngx_http_imprest_ctl_error("unexpected reply to HMGET");
+
+    } else if (reply->element[0]->type != REDIS_REPLY_STRING) {
+        rc = ngx_http_imprest_ctl_error("no such app");
+
+    } else if (reply->element[1]->type != REDIS_REPLY_STRING
+               || reply->element[1]->len == 0)
+    {
+        /* a public client stays public: it has no secret to rotate */
+        rc = ngx_http_imprest_ctl_error("a public app has no secret");
+    }
+
+    freeReplyObject(reply);
+
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    ngx_http_imprest_ctl_multi(ctl);
+    ngx_http_imprest_ctl_queue(ctl, "HSET %b " NGX_HTTP_IMPREST_F_SECRET " %b",
+                               app->key.data, app->key.len,
+                               app->hex, app->hex_len);
+
+    return NGX_HTTP_IMPREST_CTL_OK;
 }

@@ -322,3 +322,40 @@ ngx_http_imprest_ctl_check_uuid(const char *s, u_char *out)
 
     return NGX_HTTP_IMPREST_CTL_OK;
 }
+
+
+/*
+ * The arguments of a subcommand that takes one id (UID, CLIENT_ID) and
+ * the options opts: *id is the checked id.
+ */
+
+int
+ngx_http_imprest_ctl_parse_id(int argc, char **argv,
+    ngx_http_imprest_ctl_opt_t *opts, size_t nopts, const char *what,
+    const char **id)
+{
+    int    rc, n;
+    char  *pos[1];
+
+    rc = ngx_http_imprest_ctl_parse(argc, argv, opts, nopts, pos, 1, &n);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    *id = n ? pos[0] : NULL;
+
+    return ngx_http_imprest_ctl_check_id(what, *id);
+}
+
+
+/* an optional --owner: absent, or a uid */
+
+int
+ngx_http_imprest_ctl_check_owner(const char *owner)
+{
+    if (owner == NULL) {
+        return NGX_HTTP_IMPREST_CTL_OK;
+    }
+
+    return ngx_http_imprest_ctl_check_id("--owner", owner);
+}

@@ -5,6 +5,7 @@
  */
 
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +59,23 @@ ngx_http_imprest_ctl_print_ok(int existed)
 }
 
 
+/*
+ * {"ok":true,"existed":...} from the EXEC of a transaction whose first
+ * command is a DEL (or SREM); releases the reply.
+ */
+
+int
+ngx_http_imprest_ctl_print_deleted(redisReply *reply)
+{
+    int  existed;
+
+    existed = ngx_http_imprest_ctl_positive(reply->element[0]);
+    freeReplyObject(reply);
+
+    return ngx_http_imprest_ctl_print_ok(existed);
+}
+
+
 /* -1 when s is not UTF-8 or memory runs out */
 
 int
@@ -93,4 +111,55 @@ ngx_http_imprest_ctl_split(const char *s, size_t len)
     }
 
     return arr;
+}
+
+
+/* {"<k1>":"<v1>","<k2>":"<v2>"} */
+
+int
+ngx_http_imprest_ctl_print_pair(const char *k1, const void *v1, size_t l1,
+    const char *k2, const void *v2, size_t l2)
+{
+    json_t  *obj;
+
+    obj = json_object();
+
+    if (obj
+        && (ngx_http_imprest_ctl_set_str(obj, k1, v1, l1) != 0
+            || ngx_http_imprest_ctl_set_str(obj, k2, v2, l2) != 0))
+    {
+        json_decref(obj);
+        obj = NULL;
+    }
+
+    return ngx_http_imprest_ctl_print(obj);
+}
+
+
+/*
+ * A number of a record (a time) as a JSON number when it is a decimal
+ * integer of at least min, with *n set; otherwise as the string it is.
+ */
+
+json_t *
+ngx_http_imprest_ctl_number_json(const char *s, size_t len, long long min,
+    long long *n)
+{
+    char       num[32];
+    long long  t;
+
+    if (len < sizeof(num)) {
+        memcpy(num, s, len);
+        num[len] = '\0';
+
+        if (ngx_http_imprest_ctl_number(num, min, LLONG_MAX, &t) == 0) {
+            if (n) {
+                *n = t;
+            }
+
+            return json_integer(t);
+        }
+    }
+
+    return json_stringn(s, len);
 }

@@ -83,10 +83,9 @@ int
 ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv)
 {
-    int                          rc, n, i, j, norgs, aborted;
+    int                          rc, n, i, j, norgs;
     char                        *pos[1], iat_s[32], exp_s[32], ttl_s[32];
     u_char                       tok[NGX_HTTP_IMPREST_TOKEN_LEN];
-    u_char                       hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
     u_char                      *orgs, *p;
     size_t                       len, orgs_len;
     json_t                      *obj, *arr;
@@ -236,14 +235,10 @@ ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl, int argc,
     if ((opts[7].value == NULL
          && ngx_http_imprest_token_generate(NGX_HTTP_IMPREST_TOKEN_AT, tok)
             != 0)
-        || ngx_http_imprest_digest_hex(tok, sizeof(tok), hex) != 0)
+        || ngx_http_imprest_ctl_secret_key(ctl, &key, NGX_HTTP_IMPREST_KEY_AT,
+                                           tok, sizeof(tok)) != 0)
     {
         rc = ngx_http_imprest_ctl_error("cannot generate a token");
-        goto done;
-    }
-
-    rc = ngx_http_imprest_ctl_key(ctl, &key, "at:", hex, sizeof(hex), "");
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         goto done;
     }
 
@@ -256,33 +251,26 @@ ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl, int argc,
      * never expire by itself.
      */
 
-    if (ngx_http_imprest_ctl_append(ctl, "MULTI") != NGX_HTTP_IMPREST_CTL_OK
-        || ngx_http_imprest_ctl_append(ctl,
-               "HSET %b uid %b cid %b scope %b orgs %b iat %b exp %b aud %b",
-               key.data, key.len,
-               opts[0].value, strlen(opts[0].value),
-               opts[1].value, strlen(opts[1].value),
-               scope, strlen(scope),
-               orgs, orgs_len,
-               iat_s, strlen(iat_s),
-               exp_s, strlen(exp_s),
-               aud, strlen(aud))
-           != NGX_HTTP_IMPREST_CTL_OK
-        || ngx_http_imprest_ctl_append(ctl, "EXPIRE %b %b",
-                                       key.data, key.len,
-                                       ttl_s, strlen(ttl_s))
-           != NGX_HTTP_IMPREST_CTL_OK
-        || ngx_http_imprest_ctl_append(ctl, "EXEC")
-           != NGX_HTTP_IMPREST_CTL_OK)
-    {
-        rc = NGX_HTTP_IMPREST_CTL_ERROR;
-        goto done;
-    }
+    ngx_http_imprest_ctl_multi(ctl);
+    ngx_http_imprest_ctl_queue(ctl,
+        "HSET %b " NGX_HTTP_IMPREST_F_UID " %b " NGX_HTTP_IMPREST_F_CID " %b "
+        NGX_HTTP_IMPREST_F_SCOPE " %b " NGX_HTTP_IMPREST_F_ORGS " %b "
+        NGX_HTTP_IMPREST_F_IAT " %b " NGX_HTTP_IMPREST_F_EXP " %b "
+        NGX_HTTP_IMPREST_F_AUD " %b",
+        key.data, key.len,
+        opts[0].value, strlen(opts[0].value),
+        opts[1].value, strlen(opts[1].value),
+        scope, strlen(scope),
+        orgs, orgs_len,
+        iat_s, strlen(iat_s),
+        exp_s, strlen(exp_s),
+        aud, strlen(aud));
+    ngx_http_imprest_ctl_queue(ctl, "EXPIRE %b %b", key.data, key.len,
+                               ttl_s, strlen(ttl_s));
 
-    reply = ngx_http_imprest_ctl_exec(ctl, 2, &aborted);
+    reply = ngx_http_imprest_ctl_exec_once(ctl);
     if (reply == NULL) {
-        rc = aborted ? ngx_http_imprest_ctl_error("EXEC aborted")
-                     : NGX_HTTP_IMPREST_CTL_ERROR;
+        rc = NGX_HTTP_IMPREST_CTL_ERROR;
         goto done;
     }
 
@@ -354,7 +342,6 @@ ngx_http_imprest_ctl_token_key(ngx_http_imprest_ctl_t *ctl, int argc,
     int     rc, n;
     char   *pos[1];
     u_char  tok[NGX_HTTP_IMPREST_TOKEN_LEN];
-    u_char  hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
 
     rc = ngx_http_imprest_ctl_parse(argc, argv, NULL, 0, pos, 1, &n);
     if (rc != NGX_HTTP_IMPREST_CTL_OK) {
@@ -370,14 +357,15 @@ ngx_http_imprest_ctl_token_key(ngx_http_imprest_ctl_t *ctl, int argc,
         return rc;
     }
 
-    rc = ngx_http_imprest_digest_hex(tok, sizeof(tok), hex);
+    rc = ngx_http_imprest_ctl_secret_key(ctl, key, NGX_HTTP_IMPREST_KEY_AT,
+                                         tok, sizeof(tok));
     OPENSSL_cleanse(tok, sizeof(tok));
 
     if (rc != 0) {
         return ngx_http_imprest_ctl_error("SHA-256 failed");
     }
 
-    return ngx_http_imprest_ctl_key(ctl, key, "at:", hex, sizeof(hex), "");
+    return NGX_HTTP_IMPREST_CTL_OK;
 }
 
 
@@ -412,11 +400,11 @@ int
 ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv)
 {
-    int                          rc, aborted;
-    char                         num[32], field[65];
+    int                          rc;
+    char                         field[65];
     size_t                       i, flen;
-    json_t                      *obj, *v;
-    long long                    exp, t;
+    json_t                      *obj;
+    long long                    exp;
     const char                  *f;
     redisReply                  *reply, *h, *k, *val, *ttl;
     ngx_http_imprest_ctl_key_t   key;
@@ -428,21 +416,13 @@ ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl, int argc,
 
     /* the record and its TTL as of one moment */
 
-    if (ngx_http_imprest_ctl_append(ctl, "MULTI") != NGX_HTTP_IMPREST_CTL_OK
-        || ngx_http_imprest_ctl_append(ctl, "HGETALL %b", key.data, key.len)
-           != NGX_HTTP_IMPREST_CTL_OK
-        || ngx_http_imprest_ctl_append(ctl, "TTL %b", key.data, key.len)
-           != NGX_HTTP_IMPREST_CTL_OK
-        || ngx_http_imprest_ctl_append(ctl, "EXEC")
-           != NGX_HTTP_IMPREST_CTL_OK)
-    {
-        return NGX_HTTP_IMPREST_CTL_ERROR;
-    }
+    ngx_http_imprest_ctl_multi(ctl);
+    ngx_http_imprest_ctl_queue(ctl, "HGETALL %b", key.data, key.len);
+    ngx_http_imprest_ctl_queue(ctl, "TTL %b", key.data, key.len);
 
-    reply = ngx_http_imprest_ctl_exec(ctl, 2, &aborted);
+    reply = ngx_http_imprest_ctl_exec_once(ctl);
     if (reply == NULL) {
-        return aborted ? ngx_http_imprest_ctl_error("EXEC aborted")
-                       : NGX_HTTP_IMPREST_CTL_ERROR;
+        return NGX_HTTP_IMPREST_CTL_ERROR;
     }
 
     h = reply->element[0];
@@ -485,40 +465,26 @@ ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl, int argc,
         f = k->str;
         flen = k->len;
 
-        if (flen == 4 && memcmp(f, "orgs", 4) == 0) {
-            rc = json_object_set_new(obj, "orgs",
+        if (flen == 4 && memcmp(f, NGX_HTTP_IMPREST_F_ORGS, 4) == 0) {
+            rc = json_object_set_new(obj, NGX_HTTP_IMPREST_F_ORGS,
                                      ngx_http_imprest_ctl_split(val->str,
                                                                 val->len));
             continue;
         }
 
-        if ((flen == 3 && memcmp(f, "iat", 3) == 0)
-            || (flen == 3 && memcmp(f, "exp", 3) == 0))
-        {
-            /* numbers as numbers when they are numbers */
+        if (flen == 3 && memcmp(f, NGX_HTTP_IMPREST_F_IAT, 3) == 0) {
+            rc = json_object_set_new(obj, NGX_HTTP_IMPREST_F_IAT,
+                                     ngx_http_imprest_ctl_number_json(
+                                         val->str, val->len, LLONG_MIN,
+                                         NULL));
+            continue;
+        }
 
-            v = NULL;
-
-            if (val->len < sizeof(num)) {
-                memcpy(num, val->str, val->len);
-                num[val->len] = '\0';
-
-                if (ngx_http_imprest_ctl_number(num, LLONG_MIN, LLONG_MAX,
-                                                &t) == 0)
-                {
-                    v = json_integer(t);
-
-                    if (f[0] == 'e') {
-                        exp = t;
-                    }
-                }
-            }
-
-            if (v == NULL) {
-                v = json_stringn(val->str, val->len);
-            }
-
-            rc = json_object_set_new(obj, f[0] == 'e' ? "exp" : "iat", v);
+        if (flen == 3 && memcmp(f, NGX_HTTP_IMPREST_F_EXP, 3) == 0) {
+            rc = json_object_set_new(obj, NGX_HTTP_IMPREST_F_EXP,
+                                     ngx_http_imprest_ctl_number_json(
+                                         val->str, val->len, LLONG_MIN,
+                                         &exp));
             continue;
         }
 
