@@ -42,7 +42,7 @@ lua-check:
 module: deps lua-check $(MODULE)
 
 CTL_SRCS   := $(wildcard tools/imprestctl/*.c)
-CTL_HDRS   := $(wildcard tools/imprestctl/*.h)
+CTL_HDRS   := $(wildcard tools/imprestctl/*.h) src/ngx_http_imprest_lua.h
 
 $(BUILD)/imprestctl: $(CTL_SRCS) $(CTL_HDRS) $(CORE_SRCS) $(CORE_HDRS) \
                      src/ngx_http_imprest_oauth.c src/ngx_http_imprest_oauth.h

@@ -11,7 +11,13 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
+#include "ngx_http_imprest_lua.h"
+
 #include "ngx_http_imprest_ctl.h"
+
+
+/* src/lua/mint.lua */
+static const char  ngx_http_imprest_ctl_mint[] = NGX_HTTP_IMPREST_LUA_MINT;
 
 
 static int ngx_http_imprest_ctl_token_key(ngx_http_imprest_ctl_t *ctl,
@@ -247,28 +253,24 @@ ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl, int argc,
     snprintf(ttl_s, sizeof(ttl_s), "%lld", ttl);
 
     /*
-     * The record and its TTL in one step: a record without a TTL would
-     * never expire by itself.
+     * The record and its TTL in one step (a record without a TTL would
+     * never expire by itself), by the function that writes the gateway's
+     * own access tokens (src/lua/lib/access.lua).
      */
 
-    ngx_http_imprest_ctl_multi(ctl);
-    ngx_http_imprest_ctl_queue(ctl,
-        "HSET %b " NGX_HTTP_IMPREST_F_UID " %b " NGX_HTTP_IMPREST_F_CID " %b "
-        NGX_HTTP_IMPREST_F_SCOPE " %b " NGX_HTTP_IMPREST_F_ORGS " %b "
-        NGX_HTTP_IMPREST_F_IAT " %b " NGX_HTTP_IMPREST_F_EXP " %b "
-        NGX_HTTP_IMPREST_F_AUD " %b",
-        key.data, key.len,
-        opts[0].value, strlen(opts[0].value),
-        opts[1].value, strlen(opts[1].value),
-        scope, strlen(scope),
-        orgs, orgs_len,
-        iat_s, strlen(iat_s),
-        exp_s, strlen(exp_s),
-        aud, strlen(aud));
-    ngx_http_imprest_ctl_queue(ctl, "EXPIRE %b %b", key.data, key.len,
-                               ttl_s, strlen(ttl_s));
-
-    reply = ngx_http_imprest_ctl_exec_once(ctl);
+    reply = ngx_http_imprest_ctl_command(ctl,
+                "EVAL %b 1 %b %b %b %b %b %b %b %b %b",
+                ngx_http_imprest_ctl_mint,
+                sizeof(ngx_http_imprest_ctl_mint) - 1,
+                key.data, key.len,
+                opts[0].value, strlen(opts[0].value),
+                opts[1].value, strlen(opts[1].value),
+                scope, strlen(scope),
+                orgs, orgs_len,
+                iat_s, strlen(iat_s),
+                exp_s, strlen(exp_s),
+                aud, strlen(aud),
+                ttl_s, strlen(ttl_s));
     if (reply == NULL) {
         rc = NGX_HTTP_IMPREST_CTL_ERROR;
         goto done;
