@@ -135,7 +135,6 @@ int ngx_http_imprest_ctl_number(const char *s, long long min,
     long long max, long long *out);
 int ngx_http_imprest_ctl_check_id(const char *what, const char *s);
 int ngx_http_imprest_ctl_check_name(const char *s, size_t max);
-int ngx_http_imprest_ctl_check_scope(const char *s);
 int ngx_http_imprest_ctl_scope_set(const char **s);
 int ngx_http_imprest_ctl_check_redirect_uri(const char *s);
 int ngx_http_imprest_ctl_check_uuid(const char *s, u_char *out);
@@ -169,8 +168,6 @@ int ngx_http_imprest_ctl_must_exist(ngx_http_imprest_ctl_t *ctl,
 void ngx_http_imprest_ctl_multi(ngx_http_imprest_ctl_t *ctl);
 void ngx_http_imprest_ctl_queue(ngx_http_imprest_ctl_t *ctl,
     const char *fmt, ...);
-redisReply *ngx_http_imprest_ctl_exec(ngx_http_imprest_ctl_t *ctl,
-    int *aborted);
 redisReply *ngx_http_imprest_ctl_exec_once(ngx_http_imprest_ctl_t *ctl);
 redisReply *ngx_http_imprest_ctl_members(ngx_http_imprest_ctl_t *ctl,
     ngx_http_imprest_ctl_key_t *set);

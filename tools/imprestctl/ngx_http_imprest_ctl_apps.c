@@ -252,11 +252,7 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
         goto done;
     }
 
-    rc = ngx_http_imprest_ctl_check_scope(opts[2].value);
-    if (rc == NGX_HTTP_IMPREST_CTL_OK) {
-        rc = ngx_http_imprest_ctl_scope_set(&opts[2].value);
-    }
-
+    rc = ngx_http_imprest_ctl_scope_set(&opts[2].value);
     if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         goto done;
     }

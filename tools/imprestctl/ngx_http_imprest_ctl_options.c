@@ -13,6 +13,9 @@
 #include "ngx_http_imprest_ctl.h"
 
 
+static int ngx_http_imprest_ctl_check_scope(const char *s);
+
+
 /*
  * "--name VALUE" or "--name=VALUE" at argv[*i]: the value, with *i moved
  * past it; NULL when argv[*i] is another option or the value is missing.
@@ -224,7 +227,7 @@ ngx_http_imprest_ctl_check_name(const char *s, size_t max)
  * 1*NQCHAR; "" is no scope.
  */
 
-int
+static int
 ngx_http_imprest_ctl_check_scope(const char *s)
 {
     size_t  i, len;
@@ -254,16 +257,22 @@ ngx_http_imprest_ctl_check_scope(const char *s)
 
 
 /*
- * A checked --scope as the server keeps it: a set (RFC 6749 3.3), each
- * token once in the order first given, within the server's bounds.
- * *s then points to a static copy.
+ * --scope checked (ngx_http_imprest_ctl_check_scope()) and as the server
+ * keeps it: a set (RFC 6749 3.3), each token once in the order first
+ * given, within the server's bounds.  *s then points to a static copy.
  */
 
 int
 ngx_http_imprest_ctl_scope_set(const char **s)
 {
+    int          rc;
     size_t       n;
     static char  set[NGX_HTTP_IMPREST_SCOPE_MAX_LEN + 1];
+
+    rc = ngx_http_imprest_ctl_check_scope(*s);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
 
     if ((*s)[0] == '\0') {
         return NGX_HTTP_IMPREST_CTL_OK;

@@ -16,6 +16,8 @@ static redisReply *ngx_http_imprest_ctl_vcommand(
     ngx_http_imprest_ctl_t *ctl, const char *fmt, va_list args);
 static int ngx_http_imprest_ctl_vappend(ngx_http_imprest_ctl_t *ctl,
     const char *fmt, va_list args);
+static redisReply *ngx_http_imprest_ctl_exec(ngx_http_imprest_ctl_t *ctl,
+    int *aborted);
 
 
 int
@@ -293,6 +295,7 @@ ngx_http_imprest_ctl_must_exist(ngx_http_imprest_ctl_t *ctl,
 /*
  * A transaction: ngx_http_imprest_ctl_multi() appends "MULTI", each
  * ngx_http_imprest_ctl_queue() one command, and ngx_http_imprest_ctl_exec()
+ * (through ngx_http_imprest_ctl_exec_once() or ngx_http_imprest_ctl_retry())
  * "EXEC", then reads every reply.  Nothing is sent before the EXEC; a
  * command that cannot be queued is recorded and makes the EXEC fail
  * without sending (the connection is then dropped unused, and Redis
@@ -362,7 +365,7 @@ ngx_http_imprest_ctl_vappend(ngx_http_imprest_ctl_t *ctl, const char *fmt,
  * reply is read even after an error, so none is left in the stream.
  */
 
-redisReply *
+static redisReply *
 ngx_http_imprest_ctl_exec(ngx_http_imprest_ctl_t *ctl, int *aborted)
 {
     int          i, queued, failed;

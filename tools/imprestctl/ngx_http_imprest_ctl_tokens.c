@@ -152,11 +152,7 @@ ngx_http_imprest_ctl_token_mint(ngx_http_imprest_ctl_t *ctl, int argc,
 
     scope = opts[2].value ? opts[2].value : "";
 
-    rc = ngx_http_imprest_ctl_check_scope(scope);
-    if (rc == NGX_HTTP_IMPREST_CTL_OK) {
-        rc = ngx_http_imprest_ctl_scope_set(&scope);
-    }
-
+    rc = ngx_http_imprest_ctl_scope_set(&scope);
     if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         goto done;
     }
