@@ -41,11 +41,14 @@ lua-check:
 
 module: deps lua-check $(MODULE)
 
-$(BUILD)/imprestctl: tools/imprestctl.c $(CORE_SRCS) $(CORE_HDRS) \
+CTL_SRCS   := $(wildcard tools/imprestctl/*.c)
+CTL_HDRS   := $(wildcard tools/imprestctl/*.h) src/ngx_http_imprest_lua.h
+
+$(BUILD)/imprestctl: $(CTL_SRCS) $(CTL_HDRS) $(CORE_SRCS) $(CORE_HDRS) \
                      src/ngx_http_imprest_oauth.c src/ngx_http_imprest_oauth.h
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_CORE) -Isrc -o $@ tools/imprestctl.c $(CORE_SRCS) \
-	  src/ngx_http_imprest_oauth.c -lhiredis -ljansson -lcrypto
+	$(CC) $(CFLAGS_CORE) -Isrc -Itools/imprestctl -o $@ $(CTL_SRCS) \
+	  $(CORE_SRCS) src/ngx_http_imprest_oauth.c -lhiredis -ljansson -lcrypto
 
 imprestctl: deps $(BUILD)/imprestctl
 

@@ -94,6 +94,23 @@
 "        t[6] or '', t[7] or ''}\n"                                           \
 ""
 
+#define NGX_HTTP_IMPREST_LUA_MINT                                             \
+"local function access(k, uid, cid, scope, orgs, iat, exp, aud, gid, ttl)\n"  \
+"  if gid == false then\n"                                                    \
+"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
+"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud)\n"          \
+"  else\n"                                                                    \
+"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
+"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud,\n"          \
+"               'gid', gid)\n"                                                \
+"  end\n"                                                                     \
+"  redis.call('EXPIRE', k, ttl)\n"                                            \
+"end\n"                                                                       \
+"access(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6],\n"     \
+"       ARGV[7], false, ARGV[8])\n"                                           \
+"return 1\n"                                                                  \
+""
+
 #define NGX_HTTP_IMPREST_LUA_REDEEM                                           \
 "local R = {\n"                                                               \
 "  unknown_code = 1,\n"                                                       \
@@ -132,6 +149,17 @@
 "         and string.find(cid, '^app_[0-9a-f]+$') ~= nil\n"                   \
 "         and redis.call('EXISTS', p .. 'client:' .. cid) == 0\n"             \
 "end\n"                                                                       \
+"local function access(k, uid, cid, scope, orgs, iat, exp, aud, gid, ttl)\n"  \
+"  if gid == false then\n"                                                    \
+"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
+"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud)\n"          \
+"  else\n"                                                                    \
+"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
+"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud,\n"          \
+"               'gid', gid)\n"                                                \
+"  end\n"                                                                     \
+"  redis.call('EXPIRE', k, ttl)\n"                                            \
+"end\n"                                                                       \
 "local c = hash(KEYS[1])\n"                                                   \
 "if not c then return {0, R.unknown_code} end\n"                              \
 "if c.used == '1' then\n"                                                     \
@@ -167,10 +195,8 @@
 "local life = tonumber(ARGV[11])\n"                                           \
 "local rtt = math.min(tonumber(ARGV[8]), life)\n"                             \
 "local iat, ate, rte = now, now + tonumber(ARGV[7]), now + rtt\n"             \
-"redis.call('HSET', KEYS[2], 'uid', c.uid, 'cid', c.cid, 'scope', c.scope,\n" \
-"           'orgs', c.orgs, 'iat', iat, 'exp', ate, 'aud', ARGV[9],\n"        \
-"           'gid', ARGV[10])\n"                                               \
-"redis.call('EXPIRE', KEYS[2], ARGV[7])\n"                                    \
+"access(KEYS[2], c.uid, c.cid, c.scope, c.orgs, iat, ate, ARGV[9],\n"         \
+"       ARGV[10], ARGV[7])\n"                                                 \
 "redis.call('HSET', KEYS[3], 'uid', c.uid, 'cid', c.cid, 'scope', c.scope,\n" \
 "           'orgs', c.orgs, 'iat', iat, 'exp', rte, 'aud', ARGV[9],\n"        \
 "           'gid', ARGV[10], 'gexp', now + life, 'at', KEYS[2])\n"            \
@@ -221,6 +247,17 @@
 "         and string.find(cid, '^app_[0-9a-f]+$') ~= nil\n"                   \
 "         and redis.call('EXISTS', p .. 'client:' .. cid) == 0\n"             \
 "end\n"                                                                       \
+"local function access(k, uid, cid, scope, orgs, iat, exp, aud, gid, ttl)\n"  \
+"  if gid == false then\n"                                                    \
+"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
+"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud)\n"          \
+"  else\n"                                                                    \
+"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
+"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud,\n"          \
+"               'gid', gid)\n"                                                \
+"  end\n"                                                                     \
+"  redis.call('EXPIRE', k, ttl)\n"                                            \
+"end\n"                                                                       \
 "local t = hash(KEYS[1])\n"                                                   \
 "if not t then return {0, R.unknown_refresh_token} end\n"                     \
 "if t.used == '1' then\n"                                                     \
@@ -251,10 +288,8 @@
 "end\n"                                                                       \
 "local rtt = math.min(tonumber(ARGV[6]), gexp - now)\n"                       \
 "local ate, rte = now + tonumber(ARGV[5]), now + rtt\n"                       \
-"redis.call('HSET', KEYS[2], 'uid', t.uid, 'cid', t.cid, 'scope', scope,\n"   \
-"           'orgs', t.orgs, 'iat', now, 'exp', ate, 'aud', t.aud or '',\n"    \
-"           'gid', t.gid)\n"                                                  \
-"redis.call('EXPIRE', KEYS[2], ARGV[5])\n"                                    \
+"access(KEYS[2], t.uid, t.cid, scope, t.orgs, now, ate, t.aud or '',\n"       \
+"       t.gid, ARGV[5])\n"                                                    \
 "redis.call('HSET', KEYS[3], 'uid', t.uid, 'cid', t.cid, 'scope', t.scope,\n" \
 "           'orgs', t.orgs, 'iat', now, 'exp', rte, 'aud', t.aud or '',\n"    \
 "           'gid', t.gid, 'gexp', gexp, 'at', KEYS[2],\n"                     \

@@ -3,7 +3,7 @@
 -- redirect_uri, ru_given, s256 (of the verifier, or ""), now, at ttl,
 -- rt ttl, aud, gid, grant lifetime.
 -- {1, uid, scope, orgs} | {0, reason code (lib/reasons.lua)}
---! uses: reasons hash revoke gone
+--! uses: reasons hash revoke gone access
 local c = hash(KEYS[1])
 if not c then return {0, R.unknown_code} end
 if c.used == '1' then
@@ -39,10 +39,8 @@ end
 local life = tonumber(ARGV[11])
 local rtt = math.min(tonumber(ARGV[8]), life)
 local iat, ate, rte = now, now + tonumber(ARGV[7]), now + rtt
-redis.call('HSET', KEYS[2], 'uid', c.uid, 'cid', c.cid, 'scope', c.scope,
-           'orgs', c.orgs, 'iat', iat, 'exp', ate, 'aud', ARGV[9],
-           'gid', ARGV[10])
-redis.call('EXPIRE', KEYS[2], ARGV[7])
+access(KEYS[2], c.uid, c.cid, c.scope, c.orgs, iat, ate, ARGV[9],
+       ARGV[10], ARGV[7])
 redis.call('HSET', KEYS[3], 'uid', c.uid, 'cid', c.cid, 'scope', c.scope,
            'orgs', c.orgs, 'iat', iat, 'exp', rte, 'aud', ARGV[9],
            'gid', ARGV[10], 'gexp', now + life, 'at', KEYS[2])

@@ -8,7 +8,7 @@
 -- lifetime: its grant gets a whole one from this refresh on.  The grant's
 -- set lives as long as its newest refresh token; both restart with each
 -- refresh but never reach past gexp.
---! uses: reasons hash revoke gone
+--! uses: reasons hash revoke gone access
 local t = hash(KEYS[1])
 if not t then return {0, R.unknown_refresh_token} end
 if t.used == '1' then
@@ -39,10 +39,8 @@ if ARGV[3] ~= '' then
 end
 local rtt = math.min(tonumber(ARGV[6]), gexp - now)
 local ate, rte = now + tonumber(ARGV[5]), now + rtt
-redis.call('HSET', KEYS[2], 'uid', t.uid, 'cid', t.cid, 'scope', scope,
-           'orgs', t.orgs, 'iat', now, 'exp', ate, 'aud', t.aud or '',
-           'gid', t.gid)
-redis.call('EXPIRE', KEYS[2], ARGV[5])
+access(KEYS[2], t.uid, t.cid, scope, t.orgs, now, ate, t.aud or '',
+       t.gid, ARGV[5])
 redis.call('HSET', KEYS[3], 'uid', t.uid, 'cid', t.cid, 'scope', t.scope,
            'orgs', t.orgs, 'iat', now, 'exp', rte, 'aud', t.aud or '',
            'gid', t.gid, 'gexp', gexp, 'at', KEYS[2],
