@@ -145,7 +145,8 @@ ngx_http_imprest_gate_handler(ngx_http_request_t *r)
         }
     }
 
-    ctx->outcome = ngx_http_imprest_gate_decide(r, ctx, ilcf, ilcf->require_org);
+    ctx->outcome = ngx_http_imprest_gate_decide(r, ctx, ilcf,
+                                                ilcf->require_org);
 
     if (ctx->outcome == NGX_HTTP_IMPREST_OK) {
 

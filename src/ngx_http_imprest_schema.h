@@ -14,7 +14,11 @@
  *   client:<client_id>         hash   an app                (CLIENT_*)
  *   user:<uid>                 hash   a user ("name")
  *   user:<uid>:orgs            set    the user's organization ids
+ *   user:<uid>:clients         set    the apps the user owns (developer)
  *   org:<uuid>                 hash   an organization ("name")
+ *   org:<uuid>:members         set    its members' uids (imprestctl's
+ *                                     index for deleting an organization)
+ *   clients                    set    every app's client_id (app list)
  *
  * A secret (token, code, request id) never appears in a key or a value:
  * only its SHA-256.  Every record but users, organizations, memberships
@@ -37,6 +41,9 @@
 #define NGX_HTTP_IMPREST_KEY_USER          "user:"
 #define NGX_HTTP_IMPREST_KEY_ORG           "org:"
 #define NGX_HTTP_IMPREST_KEY_ORGS_SUFFIX   ":orgs"
+#define NGX_HTTP_IMPREST_KEY_CLIENTS_SUFFIX ":clients"
+#define NGX_HTTP_IMPREST_KEY_MEMBERS_SUFFIX ":members"
+#define NGX_HTTP_IMPREST_KEY_APPS          "clients"
 
 /* token records (at:, rt:) */
 #define NGX_HTTP_IMPREST_F_UID             "uid"

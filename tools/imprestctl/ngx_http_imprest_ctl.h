@@ -56,15 +56,6 @@
 #define NGX_HTTP_IMPREST_CTL_RETRIES      10
 #define NGX_HTTP_IMPREST_CTL_TIMEOUT      5
 
-/*
- * Keys that only imprestctl reads and writes (the gateway never does), in
- * the naming of src/ngx_http_imprest_schema.h: an org's members, the apps
- * a user owns, and all apps.
- */
-#define NGX_HTTP_IMPREST_CTL_KEY_MEMBERS  ":members"
-#define NGX_HTTP_IMPREST_CTL_KEY_CLIENTS  ":clients"
-#define NGX_HTTP_IMPREST_CTL_KEY_APPS     "clients"
-
 #define NGX_HTTP_IMPREST_CTL_DEFAULT_REDIS   "127.0.0.1:6379"
 #define NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX  "imprest:"
 

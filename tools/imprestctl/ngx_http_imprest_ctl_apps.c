@@ -325,7 +325,7 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
     app.uris_len = p - uris;
     app.introspect = introspect;
 
-    if (ngx_http_imprest_ctl_key(ctl, &app.all, NGX_HTTP_IMPREST_CTL_KEY_APPS,
+    if (ngx_http_imprest_ctl_key(ctl, &app.all, NGX_HTTP_IMPREST_KEY_APPS,
                                  "", 0, "")
         != NGX_HTTP_IMPREST_CTL_OK
         || (owner
@@ -336,7 +336,7 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
                 || ngx_http_imprest_ctl_key(ctl, &app.owned,
                                             NGX_HTTP_IMPREST_KEY_USER, owner,
                                             owner_len,
-                                            NGX_HTTP_IMPREST_CTL_KEY_CLIENTS)
+                                            NGX_HTTP_IMPREST_KEY_CLIENTS_SUFFIX)
                    != NGX_HTTP_IMPREST_CTL_OK)))
     {
         rc = NGX_HTTP_IMPREST_CTL_ERROR;
@@ -512,10 +512,10 @@ ngx_http_imprest_ctl_app_list(ngx_http_imprest_ctl_t *ctl, int argc,
     if (owner) {
         rc = ngx_http_imprest_ctl_key(ctl, &set, NGX_HTTP_IMPREST_KEY_USER,
                                       owner, owner_len,
-                                      NGX_HTTP_IMPREST_CTL_KEY_CLIENTS);
+                                      NGX_HTTP_IMPREST_KEY_CLIENTS_SUFFIX);
     } else {
         rc = ngx_http_imprest_ctl_key(ctl, &set,
-                                      NGX_HTTP_IMPREST_CTL_KEY_APPS, "", 0,
+                                      NGX_HTTP_IMPREST_KEY_APPS, "", 0,
                                       "");
     }
 
@@ -771,7 +771,7 @@ ngx_http_imprest_ctl_app_delete(ngx_http_imprest_ctl_t *ctl, int argc,
     }
 
     rc = ngx_http_imprest_ctl_key(ctl, &app.all,
-                                  NGX_HTTP_IMPREST_CTL_KEY_APPS, "", 0, "");
+                                  NGX_HTTP_IMPREST_KEY_APPS, "", 0, "");
     if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         return NGX_HTTP_IMPREST_CTL_ERROR;
     }
@@ -818,7 +818,7 @@ ngx_http_imprest_ctl_app_delete_try(ngx_http_imprest_ctl_t *ctl,
         rc = ngx_http_imprest_ctl_key(ctl, &app->owned,
                                       NGX_HTTP_IMPREST_KEY_USER, owner->str,
                                       owner->len,
-                                      NGX_HTTP_IMPREST_CTL_KEY_CLIENTS);
+                                      NGX_HTTP_IMPREST_KEY_CLIENTS_SUFFIX);
         if (rc != NGX_HTTP_IMPREST_CTL_OK) {
             freeReplyObject(owner);
             return rc;

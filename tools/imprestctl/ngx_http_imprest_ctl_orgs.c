@@ -103,7 +103,7 @@ ngx_http_imprest_ctl_org_del(ngx_http_imprest_ctl_t *ctl, int argc,
 
     return ngx_http_imprest_ctl_unlink_all(ctl, NGX_HTTP_IMPREST_KEY_ORG,
                                            org, sizeof(org),
-                                           NGX_HTTP_IMPREST_CTL_KEY_MEMBERS,
+                                           NGX_HTTP_IMPREST_KEY_MEMBERS_SUFFIX,
                                            NGX_HTTP_IMPREST_KEY_USER,
                                            NGX_HTTP_IMPREST_KEY_ORGS_SUFFIX,
                                            0);
@@ -261,7 +261,7 @@ ngx_http_imprest_ctl_member_args(ngx_http_imprest_ctl_t *ctl, int argc,
         || ngx_http_imprest_ctl_key(ctl, &mb->members,
                                     NGX_HTTP_IMPREST_KEY_ORG, mb->org,
                                     sizeof(mb->org),
-                                    NGX_HTTP_IMPREST_CTL_KEY_MEMBERS)
+                                    NGX_HTTP_IMPREST_KEY_MEMBERS_SUFFIX)
            != NGX_HTTP_IMPREST_CTL_OK)
     {
         return NGX_HTTP_IMPREST_CTL_ERROR;

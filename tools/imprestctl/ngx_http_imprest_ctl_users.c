@@ -49,6 +49,6 @@ ngx_http_imprest_ctl_user_del(ngx_http_imprest_ctl_t *ctl, int argc,
                                            uid, strlen(uid),
                                            NGX_HTTP_IMPREST_KEY_ORGS_SUFFIX,
                                            NGX_HTTP_IMPREST_KEY_ORG,
-                                           NGX_HTTP_IMPREST_CTL_KEY_MEMBERS,
+                                           NGX_HTTP_IMPREST_KEY_MEMBERS_SUFFIX,
                                            1);
 }
