@@ -2,8 +2,8 @@
  * Copyright (C) Imprest
  *
  * nginx-free core: token format, digests, identifiers.  libc and OpenSSL
- * libcrypto only, so that the module, imprestctl, the unit tests and the
- * fuzzers run exactly the same code.
+ * libcrypto only, so that the module, imprestctl and the unit tests run
+ * exactly the same code.
  */
 
 
@@ -241,45 +241,6 @@ ngx_http_imprest_digest_hex(const unsigned char *data, size_t len,
 
 
 int
-ngx_http_imprest_is_b64token(const unsigned char *s, size_t len)
-{
-    size_t         i, n;
-    unsigned char  c;
-
-    /* RFC 6750, 2.1: at least one character before any "=" */
-
-    n = 0;
-
-    for (i = 0; i < len; i++) {
-        c = s[i];
-
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-            || (c >= '0' && c <= '9')
-            || c == '-' || c == '.' || c == '_' || c == '~'
-            || c == '+' || c == '/')
-        {
-            n++;
-            continue;
-        }
-
-        break;
-    }
-
-    if (n == 0) {
-        return 0;
-    }
-
-    for ( /* void */ ; i < len; i++) {
-        if (s[i] != '=') {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-int
 ngx_http_imprest_uuid_canonical(const unsigned char *s, size_t len,
     unsigned char *out)
 {
@@ -473,73 +434,6 @@ ngx_http_imprest_base64url_encode(const unsigned char *src, size_t len,
     }
 
     return (size_t) (d - dst);
-}
-
-
-int
-ngx_http_imprest_base64url_decode(const unsigned char *src, size_t len,
-    unsigned char *dst, size_t *dlen)
-{
-    size_t          i;
-    unsigned char   v[4];
-    unsigned char  *d;
-
-    /* RFC 4648, 5 without padding; a lone trailing character is 6 bits */
-
-    if (len % 4 == 1) {
-        return -1;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (ngx_http_imprest_b64url_value[src[i]] == 0xff) {
-            return -1;
-        }
-    }
-
-    /* RFC 4648, 3.5: the unused bits of the last character must be zero */
-
-    if (len % 4 == 2
-        && (ngx_http_imprest_b64url_value[src[len - 1]] & 0x0f))
-    {
-        return -1;
-    }
-
-    if (len % 4 == 3
-        && (ngx_http_imprest_b64url_value[src[len - 1]] & 0x03))
-    {
-        return -1;
-    }
-
-    d = dst;
-
-    while (len > 3) {
-        for (i = 0; i < 4; i++) {
-            v[i] = ngx_http_imprest_b64url_value[src[i]];
-        }
-
-        *d++ = (unsigned char) (v[0] << 2 | v[1] >> 4);
-        *d++ = (unsigned char) (v[1] << 4 | v[2] >> 2);
-        *d++ = (unsigned char) (v[2] << 6 | v[3]);
-
-        src += 4;
-        len -= 4;
-    }
-
-    if (len > 1) {
-        v[0] = ngx_http_imprest_b64url_value[src[0]];
-        v[1] = ngx_http_imprest_b64url_value[src[1]];
-
-        *d++ = (unsigned char) (v[0] << 2 | v[1] >> 4);
-
-        if (len == 3) {
-            v[2] = ngx_http_imprest_b64url_value[src[2]];
-            *d++ = (unsigned char) (v[1] << 4 | v[2] >> 2);
-        }
-    }
-
-    *dlen = (size_t) (d - dst);
-
-    return 0;
 }
 
 

@@ -1,9 +1,8 @@
 /*
  * Copyright (C) Imprest
  *
- * nginx-free core shared by the module, imprestctl, the unit tests and the
- * fuzzers: token format, digests, identifiers.  Depends on libc and
- * OpenSSL only.
+ * nginx-free core shared by the module, imprestctl and the unit tests:
+ * token format, digests, identifiers.  Depends on libc and OpenSSL only.
  */
 
 #ifndef _NGX_HTTP_IMPREST_CORE_H_INCLUDED_
@@ -72,11 +71,6 @@ int ngx_http_imprest_digest(const unsigned char *data, size_t len,
 int ngx_http_imprest_digest_hex(const unsigned char *data, size_t len,
     unsigned char *out);
 
-/*
- * RFC 6750 2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" /
- * "/" ) *"=".  Returns 1 when s is one.
- */
-int ngx_http_imprest_is_b64token(const unsigned char *s, size_t len);
 
 /*
  * UUID in 8-4-4-4-12 hex form (either case, no braces, no urn: prefix).
@@ -122,16 +116,6 @@ int ngx_http_imprest_const_eq(const unsigned char *a, const unsigned char *b,
 /* base64url without padding; returns the encoded length */
 size_t ngx_http_imprest_base64url_encode(const unsigned char *src, size_t len,
     unsigned char *dst);
-
-/*
- * base64url without padding (RFC 4648, 5) into dst (at least len * 3 / 4
- * bytes); *dlen gets the decoded length.  Rejects any character outside
- * the alphabet, "=", a length of 4n + 1 and non-zero unused bits in the
- * last character (RFC 4648, 3.5), so each byte string has one encoding.
- * Returns 0 or -1.
- */
-int ngx_http_imprest_base64url_decode(const unsigned char *src, size_t len,
-    unsigned char *dst, size_t *dlen);
 
 
 #endif /* _NGX_HTTP_IMPREST_CORE_H_INCLUDED_ */

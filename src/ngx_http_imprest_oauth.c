@@ -636,29 +636,6 @@ ngx_http_imprest_pkce_s256(const unsigned char *verifier, size_t len,
 
 
 int
-ngx_http_imprest_pkce_verify(const unsigned char *verifier, size_t vlen,
-    const unsigned char *challenge, size_t clen)
-{
-    unsigned char  s256[NGX_HTTP_IMPREST_PKCE_S256_LEN];
-
-    if (!ngx_http_imprest_pkce_verifier_valid(verifier, vlen)
-        || clen != NGX_HTTP_IMPREST_PKCE_S256_LEN)
-    {
-        return 0;
-    }
-
-    if (ngx_http_imprest_pkce_s256(verifier, vlen, s256) != 0) {
-        return 0;
-    }
-
-    /* RFC 7636, 4.6 */
-
-    return ngx_http_imprest_const_eq(s256, challenge,
-                                     NGX_HTTP_IMPREST_PKCE_S256_LEN);
-}
-
-
-int
 ngx_http_imprest_basic_decode(const unsigned char *value, size_t len,
     unsigned char *id, size_t *id_len, unsigned char *secret,
     size_t *secret_len)

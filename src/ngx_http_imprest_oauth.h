@@ -4,8 +4,8 @@
  * nginx-free OAuth 2.0 helpers for the authorization server: form and
  * query parsing, redirect URI rules and building, PKCE, HTTP Basic client
  * credentials, HTML escaping for the consent page, scope lists.  libc and
- * OpenSSL libcrypto only (through the core), so that the module, the unit
- * tests and the fuzzers run exactly the same code.
+ * OpenSSL libcrypto only (through the core), so that the module,
+ * imprestctl and the unit tests run exactly the same code.
  *
  * Every function works on caller-provided buffers and allocates nothing;
  * the size each output needs is given with the function.  Inputs are
@@ -183,14 +183,6 @@ int ngx_http_imprest_pkce_verifier_valid(const unsigned char *s,
  */
 int ngx_http_imprest_pkce_s256(const unsigned char *verifier, size_t len,
     unsigned char *out);
-
-/*
- * RFC 7636, 4.6 with S256: 1 when the verifier has valid syntax (4.1,
- * even a verifier whose hash matches is refused otherwise) and its S256
- * transform equals challenge (compared in constant time); else 0.
- */
-int ngx_http_imprest_pkce_verify(const unsigned char *verifier, size_t vlen,
-    const unsigned char *challenge, size_t clen);
 
 /*
  * HTTP Basic client authentication (RFC 6749, 2.3.1; RFC 7617, 2): value
