@@ -25,6 +25,69 @@
 #define NGX_HTTP_IMPREST_REASON_GRANT_REVOKED               14
 #define NGX_HTTP_IMPREST_REASON_SCOPE_EXCEEDS_GRANT         15
 
+#define NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                       \
+"local function access(k, uid, cid, scope, orgs, iat, exp, aud, gid, ttl)\n"  \
+"  if gid == false then\n"                                                    \
+"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
+"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud)\n"          \
+"  else\n"                                                                    \
+"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
+"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud,\n"          \
+"               'gid', gid)\n"                                                \
+"  end\n"                                                                     \
+"  redis.call('EXPIRE', k, ttl)\n"                                            \
+"end\n"                                                                       \
+""
+
+#define NGX_HTTP_IMPREST_LUA_LIB_GONE                                         \
+"local function gone(p, cid)\n"                                               \
+"  return type(cid) == 'string' and #cid == 28\n"                             \
+"         and string.find(cid, '^app_[0-9a-f]+$') ~= nil\n"                   \
+"         and redis.call('EXISTS', p .. 'client:' .. cid) == 0\n"             \
+"end\n"                                                                       \
+""
+
+#define NGX_HTTP_IMPREST_LUA_LIB_HASH                                         \
+"local function hash(k)\n"                                                    \
+"  local l = redis.call('HGETALL', k)\n"                                      \
+"  if #l == 0 then return nil end\n"                                          \
+"  local t = {}\n"                                                            \
+"  for i = 1, #l, 2 do t[l[i]] = l[i + 1] end\n"                              \
+"  return t\n"                                                                \
+"end\n"                                                                       \
+""
+
+#define NGX_HTTP_IMPREST_LUA_LIB_REASONS                                      \
+"local R = {\n"                                                               \
+"  unknown_code = 1,\n"                                                       \
+"  code_used = 2,\n"                                                          \
+"  code_other_client = 3,\n"                                                  \
+"  client_deleted = 4,\n"                                                     \
+"  code_expired = 5,\n"                                                       \
+"  redirect_uri_mismatch = 6,\n"                                              \
+"  verifier_mismatch = 7,\n"                                                  \
+"  verifier_unexpected = 8,\n"                                                \
+"  unknown_refresh_token = 9,\n"                                              \
+"  refresh_token_used = 10,\n"                                                \
+"  refresh_token_other_client = 11,\n"                                        \
+"  refresh_token_expired = 12,\n"                                             \
+"  grant_expired = 13,\n"                                                     \
+"  grant_revoked = 14,\n"                                                     \
+"  scope_exceeds_grant = 15,\n"                                               \
+"}\n"                                                                         \
+""
+
+#define NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                       \
+"local function revoke(p, gid)\n"                                             \
+"  if not gid or gid == '' then return end\n"                                 \
+"  local g = p .. 'grant:' .. gid\n"                                          \
+"  for _, k in ipairs(redis.call('SMEMBERS', g)) do\n"                        \
+"    redis.call('DEL', k)\n"                                                  \
+"  end\n"                                                                     \
+"  redis.call('DEL', g)\n"                                                    \
+"end\n"                                                                       \
+""
+
 #define NGX_HTTP_IMPREST_LUA_CLIENT                                           \
 "local c = redis.call('HMGET', KEYS[1], 'name', 'secret', 'redirect_uris',\n" \
 "                     'scope', 'introspect')\n"                               \
@@ -52,13 +115,7 @@
 ""
 
 #define NGX_HTTP_IMPREST_LUA_CONSENT_TAKE                                     \
-"local function hash(k)\n"                                                    \
-"  local l = redis.call('HGETALL', k)\n"                                      \
-"  if #l == 0 then return nil end\n"                                          \
-"  local t = {}\n"                                                            \
-"  for i = 1, #l, 2 do t[l[i]] = l[i + 1] end\n"                              \
-"  return t\n"                                                                \
-"end\n"                                                                       \
+NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
 "local c = hash(KEYS[1])\n"                                                   \
 "if not c then return {0} end\n"                                              \
 "if c.uid ~= ARGV[2] then return {3} end\n"                                   \
@@ -82,11 +139,7 @@
 ""
 
 #define NGX_HTTP_IMPREST_LUA_INTROSPECT                                       \
-"local function gone(p, cid)\n"                                               \
-"  return type(cid) == 'string' and #cid == 28\n"                             \
-"         and string.find(cid, '^app_[0-9a-f]+$') ~= nil\n"                   \
-"         and redis.call('EXISTS', p .. 'client:' .. cid) == 0\n"             \
-"end\n"                                                                       \
+NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
 "local t = redis.call('HMGET', KEYS[1], 'uid', 'cid', 'scope', 'orgs',\n"     \
 "                     'iat', 'exp', 'aud', 'used')\n"                         \
 "if not t[1] or t[8] == '1' or gone(ARGV[1], t[2]) then return {0} end\n"     \
@@ -95,71 +148,18 @@
 ""
 
 #define NGX_HTTP_IMPREST_LUA_MINT                                             \
-"local function access(k, uid, cid, scope, orgs, iat, exp, aud, gid, ttl)\n"  \
-"  if gid == false then\n"                                                    \
-"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
-"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud)\n"          \
-"  else\n"                                                                    \
-"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
-"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud,\n"          \
-"               'gid', gid)\n"                                                \
-"  end\n"                                                                     \
-"  redis.call('EXPIRE', k, ttl)\n"                                            \
-"end\n"                                                                       \
+NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 "access(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6],\n"     \
 "       ARGV[7], false, ARGV[8])\n"                                           \
 "return 1\n"                                                                  \
 ""
 
 #define NGX_HTTP_IMPREST_LUA_REDEEM                                           \
-"local R = {\n"                                                               \
-"  unknown_code = 1,\n"                                                       \
-"  code_used = 2,\n"                                                          \
-"  code_other_client = 3,\n"                                                  \
-"  client_deleted = 4,\n"                                                     \
-"  code_expired = 5,\n"                                                       \
-"  redirect_uri_mismatch = 6,\n"                                              \
-"  verifier_mismatch = 7,\n"                                                  \
-"  verifier_unexpected = 8,\n"                                                \
-"  unknown_refresh_token = 9,\n"                                              \
-"  refresh_token_used = 10,\n"                                                \
-"  refresh_token_other_client = 11,\n"                                        \
-"  refresh_token_expired = 12,\n"                                             \
-"  grant_expired = 13,\n"                                                     \
-"  grant_revoked = 14,\n"                                                     \
-"  scope_exceeds_grant = 15,\n"                                               \
-"}\n"                                                                         \
-"local function hash(k)\n"                                                    \
-"  local l = redis.call('HGETALL', k)\n"                                      \
-"  if #l == 0 then return nil end\n"                                          \
-"  local t = {}\n"                                                            \
-"  for i = 1, #l, 2 do t[l[i]] = l[i + 1] end\n"                              \
-"  return t\n"                                                                \
-"end\n"                                                                       \
-"local function revoke(p, gid)\n"                                             \
-"  if not gid or gid == '' then return end\n"                                 \
-"  local g = p .. 'grant:' .. gid\n"                                          \
-"  for _, k in ipairs(redis.call('SMEMBERS', g)) do\n"                        \
-"    redis.call('DEL', k)\n"                                                  \
-"  end\n"                                                                     \
-"  redis.call('DEL', g)\n"                                                    \
-"end\n"                                                                       \
-"local function gone(p, cid)\n"                                               \
-"  return type(cid) == 'string' and #cid == 28\n"                             \
-"         and string.find(cid, '^app_[0-9a-f]+$') ~= nil\n"                   \
-"         and redis.call('EXISTS', p .. 'client:' .. cid) == 0\n"             \
-"end\n"                                                                       \
-"local function access(k, uid, cid, scope, orgs, iat, exp, aud, gid, ttl)\n"  \
-"  if gid == false then\n"                                                    \
-"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
-"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud)\n"          \
-"  else\n"                                                                    \
-"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
-"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud,\n"          \
-"               'gid', gid)\n"                                                \
-"  end\n"                                                                     \
-"  redis.call('EXPIRE', k, ttl)\n"                                            \
-"end\n"                                                                       \
+NGX_HTTP_IMPREST_LUA_LIB_REASONS                                              \
+NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
+NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                               \
+NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
+NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 "local c = hash(KEYS[1])\n"                                                   \
 "if not c then return {0, R.unknown_code} end\n"                              \
 "if c.used == '1' then\n"                                                     \
@@ -210,54 +210,11 @@
 ""
 
 #define NGX_HTTP_IMPREST_LUA_REFRESH                                          \
-"local R = {\n"                                                               \
-"  unknown_code = 1,\n"                                                       \
-"  code_used = 2,\n"                                                          \
-"  code_other_client = 3,\n"                                                  \
-"  client_deleted = 4,\n"                                                     \
-"  code_expired = 5,\n"                                                       \
-"  redirect_uri_mismatch = 6,\n"                                              \
-"  verifier_mismatch = 7,\n"                                                  \
-"  verifier_unexpected = 8,\n"                                                \
-"  unknown_refresh_token = 9,\n"                                              \
-"  refresh_token_used = 10,\n"                                                \
-"  refresh_token_other_client = 11,\n"                                        \
-"  refresh_token_expired = 12,\n"                                             \
-"  grant_expired = 13,\n"                                                     \
-"  grant_revoked = 14,\n"                                                     \
-"  scope_exceeds_grant = 15,\n"                                               \
-"}\n"                                                                         \
-"local function hash(k)\n"                                                    \
-"  local l = redis.call('HGETALL', k)\n"                                      \
-"  if #l == 0 then return nil end\n"                                          \
-"  local t = {}\n"                                                            \
-"  for i = 1, #l, 2 do t[l[i]] = l[i + 1] end\n"                              \
-"  return t\n"                                                                \
-"end\n"                                                                       \
-"local function revoke(p, gid)\n"                                             \
-"  if not gid or gid == '' then return end\n"                                 \
-"  local g = p .. 'grant:' .. gid\n"                                          \
-"  for _, k in ipairs(redis.call('SMEMBERS', g)) do\n"                        \
-"    redis.call('DEL', k)\n"                                                  \
-"  end\n"                                                                     \
-"  redis.call('DEL', g)\n"                                                    \
-"end\n"                                                                       \
-"local function gone(p, cid)\n"                                               \
-"  return type(cid) == 'string' and #cid == 28\n"                             \
-"         and string.find(cid, '^app_[0-9a-f]+$') ~= nil\n"                   \
-"         and redis.call('EXISTS', p .. 'client:' .. cid) == 0\n"             \
-"end\n"                                                                       \
-"local function access(k, uid, cid, scope, orgs, iat, exp, aud, gid, ttl)\n"  \
-"  if gid == false then\n"                                                    \
-"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
-"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud)\n"          \
-"  else\n"                                                                    \
-"    redis.call('HSET', k, 'uid', uid, 'cid', cid, 'scope', scope,\n"         \
-"               'orgs', orgs, 'iat', iat, 'exp', exp, 'aud', aud,\n"          \
-"               'gid', gid)\n"                                                \
-"  end\n"                                                                     \
-"  redis.call('EXPIRE', k, ttl)\n"                                            \
-"end\n"                                                                       \
+NGX_HTTP_IMPREST_LUA_LIB_REASONS                                              \
+NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
+NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                               \
+NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
+NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 "local t = hash(KEYS[1])\n"                                                   \
 "if not t then return {0, R.unknown_refresh_token} end\n"                     \
 "if t.used == '1' then\n"                                                     \
@@ -309,14 +266,7 @@
 ""
 
 #define NGX_HTTP_IMPREST_LUA_REVOKE                                           \
-"local function revoke(p, gid)\n"                                             \
-"  if not gid or gid == '' then return end\n"                                 \
-"  local g = p .. 'grant:' .. gid\n"                                          \
-"  for _, k in ipairs(redis.call('SMEMBERS', g)) do\n"                        \
-"    redis.call('DEL', k)\n"                                                  \
-"  end\n"                                                                     \
-"  redis.call('DEL', g)\n"                                                    \
-"end\n"                                                                       \
+NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                               \
 "local t = redis.call('HMGET', KEYS[1], 'cid', 'gid', 'used')\n"              \
 "if not t[1] or t[1] ~= ARGV[2] then return {0} end\n"                        \
 "if ARGV[3] == 'rt' then revoke(ARGV[1], t[2]) end\n"                         \
@@ -328,11 +278,7 @@
 ""
 
 #define NGX_HTTP_IMPREST_LUA_TOKEN                                            \
-"local function gone(p, cid)\n"                                               \
-"  return type(cid) == 'string' and #cid == 28\n"                             \
-"         and string.find(cid, '^app_[0-9a-f]+$') ~= nil\n"                   \
-"         and redis.call('EXISTS', p .. 'client:' .. cid) == 0\n"             \
-"end\n"                                                                       \
+NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
 "local f = redis.call('HMGET', KEYS[1], 'uid', 'cid', 'scope', 'exp',\n"      \
 "                     'aud', 'orgs')\n"                                       \
 "if not f[1] or gone(ARGV[1], f[2]) then return {0} end\n"                    \

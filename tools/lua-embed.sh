@@ -13,18 +13,45 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 lua=$repo/src/lua
 header=$repo/src/ngx_http_imprest_lua.h
 
-# script NAME: its text as sent to Redis
-script() {
-    uses=$(sed -n 's/^--! uses: *//p' "$lua/$1.lua")
-    for lib in $uses; do
+# uses NAME: the lib/ functions script NAME names, checked to exist
+uses() {
+    for lib in $(sed -n 's/^--! uses: *//p' "$lua/$1.lua"); do
         [ -f "$lua/lib/$lib.lua" ] || {
             echo "lua-embed: $1.lua uses unknown lib/$lib.lua" >&2
             exit 1
         }
-        grep -v -e '^[[:space:]]*--' -e '^[[:space:]]*$' "$lua/lib/$lib.lua" \
-            || { echo "lua-embed: lib/$lib.lua has no code" >&2; exit 1; }
+        echo "$lib"
     done
-    grep -v -e '^[[:space:]]*--' -e '^[[:space:]]*$' "$lua/$1.lua"
+}
+
+# lines FILE: its code, without comment and blank lines
+lines() {
+    grep -v -e '^[[:space:]]*--' -e '^[[:space:]]*$' "$lua/$1.lua" \
+        || { echo "lua-embed: $1.lua has no code" >&2; exit 1; }
+}
+
+# script NAME: its text as sent to Redis
+script() {
+    libs=$(uses "$1")
+    for lib in $libs; do
+        lines "lib/$lib"
+    done
+    lines "$1"
+}
+
+# code FILE: its lines as C string literals
+code() {
+    lines "$1" | awk -v name="$1" '
+        {
+            gsub(/\\/, "\\\\"); gsub(/"/, "\\\"")
+            s = "\"" $0 "\\n\""
+            if (length(s) > 77) {
+                print "lua-embed: " name ".lua: a line too long " \
+                      "for the header (" length(s) " > 77)" > "/dev/stderr"
+                exit 1
+            }
+            printf "%-77s \\\n", s
+        }'
 }
 
 generate() {
@@ -48,22 +75,25 @@ _EOH_
                 "NGX_HTTP_IMPREST_REASON_$(echo "$name" | tr 'a-z' 'A-Z')" \
                 "$code"
         done
+    # each lib/ function once, then each script as the libs it uses
+    # followed by its own lines (C concatenates the literals)
+    for f in "$lua"/lib/*.lua; do
+        name=$(basename "$f" .lua)
+        printf '\n%-77s \\\n' \
+            "#define NGX_HTTP_IMPREST_LUA_LIB_$(echo "$name" | tr 'a-z' 'A-Z')"
+        code "lib/$name"
+        printf '""\n'
+    done
     for f in "$lua"/*.lua; do
         name=$(basename "$f" .lua)
         macro=NGX_HTTP_IMPREST_LUA_$(echo "$name" | tr 'a-z' 'A-Z')
+        libs=$(uses "$name")
         printf '\n%-77s \\\n' "#define $macro"
-        script "$name" | awk -v name="$name" '
-            {
-                gsub(/\\/, "\\\\"); gsub(/"/, "\\\"")
-                s = "\"" $0 "\\n\""
-                if (length(s) > 77) {
-                    print "lua-embed: " name ".lua: a line too long " \
-                          "for the header (" length(s) " > 77)" \
-                          > "/dev/stderr"
-                    exit 1
-                }
-                printf "%-77s \\\n", s
-            }'
+        for lib in $libs; do
+            printf '%-77s \\\n' \
+                "NGX_HTTP_IMPREST_LUA_LIB_$(echo "$lib" | tr 'a-z' 'A-Z')"
+        done
+        code "$name"
         printf '""\n'
     done
     printf '\n\n#endif /* _NGX_HTTP_IMPREST_LUA_H_INCLUDED_ */\n'
