@@ -25,6 +25,23 @@
 #define NGX_HTTP_IMPREST_REASON_GRANT_REVOKED               14
 #define NGX_HTTP_IMPREST_REASON_SCOPE_EXCEEDS_GRANT         15
 
+#define NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                       \
+"local K = {\n"                                                               \
+"  at = 'at:',\n"                                                             \
+"  rt = 'rt:',\n"                                                             \
+"  code = 'ac:',\n"                                                           \
+"  consent = 'consent:',\n"                                                   \
+"  grant = 'grant:',\n"                                                       \
+"  client = 'client:',\n"                                                     \
+"  user = 'user:',\n"                                                         \
+"  org = 'org:',\n"                                                           \
+"  orgs_suffix = ':orgs',\n"                                                  \
+"  clients_suffix = ':clients',\n"                                            \
+"  members_suffix = ':members',\n"                                            \
+"  apps = 'clients',\n"                                                       \
+"}\n"                                                                         \
+""
+
 #define NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                       \
 "local function access(k, uid, cid, scope, orgs, iat, exp, aud, gid, ttl)\n"  \
 "  if gid == false then\n"                                                    \
@@ -43,7 +60,7 @@
 "local function gone(p, cid)\n"                                               \
 "  return type(cid) == 'string' and #cid == 28\n"                             \
 "         and string.find(cid, '^app_[0-9a-f]+$') ~= nil\n"                   \
-"         and redis.call('EXISTS', p .. 'client:' .. cid) == 0\n"             \
+"         and redis.call('EXISTS', p .. K.client .. cid) == 0\n"              \
 "end\n"                                                                       \
 ""
 
@@ -80,7 +97,7 @@
 #define NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                       \
 "local function revoke(p, gid)\n"                                             \
 "  if not gid or gid == '' then return end\n"                                 \
-"  local g = p .. 'grant:' .. gid\n"                                          \
+"  local g = p .. K.grant .. gid\n"                                           \
 "  for _, k in ipairs(redis.call('SMEMBERS', g)) do\n"                        \
 "    redis.call('DEL', k)\n"                                                  \
 "  end\n"                                                                     \
@@ -89,17 +106,18 @@
 ""
 
 #define NGX_HTTP_IMPREST_LUA_CLIENT                                           \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
 "local c = redis.call('HMGET', KEYS[1], 'name', 'secret', 'redirect_uris',\n" \
 "                     'scope', 'introspect')\n"                               \
 "if not c[1] then return {0} end\n"                                           \
 "local out = {1, c[1], c[2] or '', c[3] or '', c[4] or '', c[5] or ''}\n"     \
 "if ARGV[2] ~= '' then\n"                                                     \
-"  local orgs = redis.call('SMEMBERS', ARGV[1] .. 'user:' .. ARGV[2] ..\n"    \
-"                          ':orgs')\n"                                        \
+"  local orgs = redis.call('SMEMBERS', ARGV[1] .. K.user .. ARGV[2] ..\n"     \
+"                          K.orgs_suffix)\n"                                  \
 "  table.sort(orgs)\n"                                                        \
 "  for _, o in ipairs(orgs) do\n"                                             \
 "    out[#out + 1] = o\n"                                                     \
-"    out[#out + 1] = redis.call('HGET', ARGV[1] .. 'org:' .. o,\n"            \
+"    out[#out + 1] = redis.call('HGET', ARGV[1] .. K.org .. o,\n"             \
 "                               'name') or ''\n"                              \
 "  end\n"                                                                     \
 "end\n"                                                                       \
@@ -115,6 +133,7 @@
 ""
 
 #define NGX_HTTP_IMPREST_LUA_CONSENT_TAKE                                     \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
 NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
 "local c = hash(KEYS[1])\n"                                                   \
 "if not c then return {0} end\n"                                              \
@@ -123,9 +142,9 @@ NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
 "local ru, st, cid = c.redirect_uri or '', c.state or '', c.cid or ''\n"      \
 "if ARGV[3] ~= 'approve' then return {2, ru, st, cid} end\n"                  \
 "local n = 0\n"                                                               \
+"local uk = ARGV[1] .. K.user .. ARGV[2] .. K.orgs_suffix\n"                  \
 "for o in string.gmatch(ARGV[4], '%S+') do\n"                                 \
-"  if redis.call('SISMEMBER', ARGV[1] .. 'user:' .. ARGV[2] .. ':orgs',\n"    \
-"                o) ~= 1 then return {4, ru, st, cid} end\n"                  \
+"  if redis.call('SISMEMBER', uk, o) ~= 1 then return {4, ru, st, cid} end\n" \
 "  n = n + 1\n"                                                               \
 "end\n"                                                                       \
 "if n == 0 then return {4, ru, st, cid} end\n"                                \
@@ -139,6 +158,7 @@ NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
 ""
 
 #define NGX_HTTP_IMPREST_LUA_INTROSPECT                                       \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
 NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
 "local t = redis.call('HMGET', KEYS[1], 'uid', 'cid', 'scope', 'orgs',\n"     \
 "                     'iat', 'exp', 'aud', 'used')\n"                         \
@@ -155,6 +175,7 @@ NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 ""
 
 #define NGX_HTTP_IMPREST_LUA_REDEEM                                           \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
 NGX_HTTP_IMPREST_LUA_LIB_REASONS                                              \
 NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
 NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                               \
@@ -210,6 +231,7 @@ NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 ""
 
 #define NGX_HTTP_IMPREST_LUA_REFRESH                                          \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
 NGX_HTTP_IMPREST_LUA_LIB_REASONS                                              \
 NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
 NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                               \
@@ -232,7 +254,7 @@ NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 "end\n"                                                                       \
 "local gexp = tonumber(t.gexp or '') or now + tonumber(ARGV[7])\n"            \
 "if gexp <= now then return {0, R.grant_expired} end\n"                       \
-"local g = ARGV[1] .. 'grant:' .. (t.gid or '')\n"                            \
+"local g = ARGV[1] .. K.grant .. (t.gid or '')\n"                             \
 "if redis.call('EXISTS', g) == 0 then return {0, R.grant_revoked} end\n"      \
 "local scope = t.scope\n"                                                     \
 "if ARGV[3] ~= '' then\n"                                                     \
@@ -266,24 +288,26 @@ NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 ""
 
 #define NGX_HTTP_IMPREST_LUA_REVOKE                                           \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
 NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                               \
 "local t = redis.call('HMGET', KEYS[1], 'cid', 'gid', 'used')\n"              \
 "if not t[1] or t[1] ~= ARGV[2] then return {0} end\n"                        \
 "if ARGV[3] == 'rt' then revoke(ARGV[1], t[2]) end\n"                         \
 "if ARGV[3] == 'at' and t[2] and t[2] ~= '' then\n"                           \
-"  redis.call('SREM', ARGV[1] .. 'grant:' .. t[2], KEYS[1])\n"                \
+"  redis.call('SREM', ARGV[1] .. K.grant .. t[2], KEYS[1])\n"                 \
 "end\n"                                                                       \
 "redis.call('DEL', KEYS[1])\n"                                                \
 "return {1}\n"                                                                \
 ""
 
 #define NGX_HTTP_IMPREST_LUA_TOKEN                                            \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
 NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
 "local f = redis.call('HMGET', KEYS[1], 'uid', 'cid', 'scope', 'exp',\n"      \
 "                     'aud', 'orgs')\n"                                       \
 "if not f[1] or gone(ARGV[1], f[2]) then return {0} end\n"                    \
 "local out = {1, f[1], f[2] or '', f[3] or '', f[4] or '', f[5] or ''}\n"     \
-"local uk = ARGV[1] .. 'user:' .. f[1] .. ':orgs'\n"                          \
+"local uk = ARGV[1] .. K.user .. f[1] .. K.orgs_suffix\n"                     \
 "if ARGV[2] == 'g' then\n"                                                    \
 "  local granted, member = 0, 0\n"                                            \
 "  for o in string.gmatch(f[6] or '', '%S+') do\n"                            \
@@ -296,7 +320,7 @@ NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
 "  for o in string.gmatch(f[6] or '', '%S+') do\n"                            \
 "    if redis.call('SISMEMBER', uk, o) == 1 then\n"                           \
 "      out[#out + 1] = o\n"                                                   \
-"      out[#out + 1] = redis.call('HGET', ARGV[1] .. 'org:' .. o,\n"          \
+"      out[#out + 1] = redis.call('HGET', ARGV[1] .. K.org .. o,\n"           \
 "                                 'name') or ''\n"                            \
 "    end\n"                                                                   \
 "  end\n"                                                                     \

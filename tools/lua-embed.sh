@@ -2,7 +2,8 @@
 # Embeds the Redis scripts of src/lua/ in the build: writes
 # src/ngx_http_imprest_lua.h, one NGX_HTTP_IMPREST_LUA_<NAME> string per
 # script, with the lib/ functions it names ("--! uses: a b") put first and
-# comment and blank lines left out, and the refusal codes of
+# comment and blank lines left out (lib "schema" is made from the key
+# kinds of src/ngx_http_imprest_schema.h), and the refusal codes of
 # lib/reasons.lua as NGX_HTTP_IMPREST_REASON_<NAME>.
 #   tools/lua-embed.sh            (re)writes the header
 #   tools/lua-embed.sh --check    fails when the header is not current
@@ -13,10 +14,22 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 lua=$repo/src/lua
 header=$repo/src/ngx_http_imprest_lua.h
 
+# the key kinds of src/ngx_http_imprest_schema.h as a Lua table, the
+# "schema" lib: K.user .. uid .. K.orgs_suffix
+schema() {
+    echo 'local K = {'
+    sed -n 's/^#define NGX_HTTP_IMPREST_KEY_\([A-Z_]*\) *"\([^"]*\)"$/\1 \2/p' \
+        "$repo/src/ngx_http_imprest_schema.h" \
+        | while read -r name value; do
+            printf "  %s = '%s',\n" "$(echo "$name" | tr 'A-Z' 'a-z')" "$value"
+        done
+    echo '}'
+}
+
 # uses NAME: the lib/ functions script NAME names, checked to exist
 uses() {
     for lib in $(sed -n 's/^--! uses: *//p' "$lua/$1.lua"); do
-        [ -f "$lua/lib/$lib.lua" ] || {
+        [ "$lib" = schema ] || [ -f "$lua/lib/$lib.lua" ] || {
             echo "lua-embed: $1.lua uses unknown lib/$lib.lua" >&2
             exit 1
         }
@@ -26,6 +39,10 @@ uses() {
 
 # lines FILE: its code, without comment and blank lines
 lines() {
+    if [ "$1" = lib/schema ]; then
+        schema
+        return
+    fi
     grep -v -e '^[[:space:]]*--' -e '^[[:space:]]*$' "$lua/$1.lua" \
         || { echo "lua-embed: $1.lua has no code" >&2; exit 1; }
 }
@@ -77,8 +94,7 @@ _EOH_
         done
     # each lib/ function once, then each script as the libs it uses
     # followed by its own lines (C concatenates the literals)
-    for f in "$lua"/lib/*.lua; do
-        name=$(basename "$f" .lua)
+    for name in schema $(cd "$lua/lib" && ls *.lua | sed 's/\.lua$//'); do
         printf '\n%-77s \\\n' \
             "#define NGX_HTTP_IMPREST_LUA_LIB_$(echo "$name" | tr 'a-z' 'A-Z')"
         code "lib/$name"

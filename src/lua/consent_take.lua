@@ -5,7 +5,7 @@
 -- {4, redirect_uri, state, cid} an organization the user does not belong
 -- to | {1, redirect_uri, state, cid} approved, code stored |
 -- {2, redirect_uri, state, cid} denied
---! uses: hash
+--! uses: schema hash
 local c = hash(KEYS[1])
 if not c then return {0} end
 if c.uid ~= ARGV[2] then return {3} end
@@ -13,9 +13,9 @@ redis.call('DEL', KEYS[1])
 local ru, st, cid = c.redirect_uri or '', c.state or '', c.cid or ''
 if ARGV[3] ~= 'approve' then return {2, ru, st, cid} end
 local n = 0
+local uk = ARGV[1] .. K.user .. ARGV[2] .. K.orgs_suffix
 for o in string.gmatch(ARGV[4], '%S+') do
-  if redis.call('SISMEMBER', ARGV[1] .. 'user:' .. ARGV[2] .. ':orgs',
-                o) ~= 1 then return {4, ru, st, cid} end
+  if redis.call('SISMEMBER', uk, o) ~= 1 then return {4, ru, st, cid} end
   n = n + 1
 end
 if n == 0 then return {4, ru, st, cid} end

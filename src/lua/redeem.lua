@@ -3,7 +3,7 @@
 -- redirect_uri, ru_given, s256 (of the verifier, or ""), now, at ttl,
 -- rt ttl, aud, gid, grant lifetime.
 -- {1, uid, scope, orgs} | {0, reason code (lib/reasons.lua)}
---! uses: reasons hash revoke gone access
+--! uses: schema reasons hash revoke gone access
 local c = hash(KEYS[1])
 if not c then return {0, R.unknown_code} end
 if c.used == '1' then

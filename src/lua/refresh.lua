@@ -8,7 +8,7 @@
 -- lifetime: its grant gets a whole one from this refresh on.  The grant's
 -- set lives as long as its newest refresh token; both restart with each
 -- refresh but never reach past gexp.
---! uses: reasons hash revoke gone access
+--! uses: schema reasons hash revoke gone access
 local t = hash(KEYS[1])
 if not t then return {0, R.unknown_refresh_token} end
 if t.used == '1' then
@@ -26,7 +26,7 @@ if tonumber(t.exp or 0) <= now then
 end
 local gexp = tonumber(t.gexp or '') or now + tonumber(ARGV[7])
 if gexp <= now then return {0, R.grant_expired} end
-local g = ARGV[1] .. 'grant:' .. (t.gid or '')
+local g = ARGV[1] .. K.grant .. (t.gid or '')
 if redis.call('EXISTS', g) == 0 then return {0, R.grant_revoked} end
 local scope = t.scope
 if ARGV[3] ~= '' then

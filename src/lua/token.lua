@@ -11,12 +11,12 @@
 -- Every element is a string or an integer: a nil anywhere means the reply
 -- did not come from this script.  The user's key is derived from the
 -- record, so this needs a single (non-cluster) Redis.
---! uses: gone
+--! uses: schema gone
 local f = redis.call('HMGET', KEYS[1], 'uid', 'cid', 'scope', 'exp',
                      'aud', 'orgs')
 if not f[1] or gone(ARGV[1], f[2]) then return {0} end
 local out = {1, f[1], f[2] or '', f[3] or '', f[4] or '', f[5] or ''}
-local uk = ARGV[1] .. 'user:' .. f[1] .. ':orgs'
+local uk = ARGV[1] .. K.user .. f[1] .. K.orgs_suffix
 if ARGV[2] == 'g' then
   local granted, member = 0, 0
   for o in string.gmatch(f[6] or '', '%S+') do
@@ -29,7 +29,7 @@ else
   for o in string.gmatch(f[6] or '', '%S+') do
     if redis.call('SISMEMBER', uk, o) == 1 then
       out[#out + 1] = o
-      out[#out + 1] = redis.call('HGET', ARGV[1] .. 'org:' .. o,
+      out[#out + 1] = redis.call('HGET', ARGV[1] .. K.org .. o,
                                  'name') or ''
     end
   end

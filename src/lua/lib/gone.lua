@@ -1,3 +1,4 @@
+-- (needs the schema lib: K)
 -- gone(prefix, cid): true when cid names an app that was deleted.
 --
 -- A token of a deleted app is dead: "imprestctl app delete" removes only
@@ -14,5 +15,5 @@
 local function gone(p, cid)
   return type(cid) == 'string' and #cid == 28
          and string.find(cid, '^app_[0-9a-f]+$') ~= nil
-         and redis.call('EXISTS', p .. 'client:' .. cid) == 0
+         and redis.call('EXISTS', p .. K.client .. cid) == 0
 end

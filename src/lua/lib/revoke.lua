@@ -1,3 +1,4 @@
+-- (needs the schema lib: K)
 -- revoke(prefix, gid): deletes every token of grant gid and the grant.
 --
 -- A grant ("{p}grant:<gid>") is the set of keys of the live tokens of one
@@ -8,7 +9,7 @@
 -- four DELs, however often the grant was refreshed.
 local function revoke(p, gid)
   if not gid or gid == '' then return end
-  local g = p .. 'grant:' .. gid
+  local g = p .. K.grant .. gid
   for _, k in ipairs(redis.call('SMEMBERS', g)) do
     redis.call('DEL', k)
   end
