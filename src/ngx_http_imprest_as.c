@@ -68,12 +68,11 @@ ngx_http_imprest_as_get(ngx_http_request_t *r)
 
 ngx_int_t
 ngx_http_imprest_as_eval(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
-    ngx_http_imprest_redis_script_t *script, int argc, const char **argv,
-    const size_t *argvlen, ngx_http_imprest_as_step_pt step)
+    ngx_http_imprest_script_call_t *c, ngx_http_imprest_as_step_pt step)
 {
     as->step = step;
 
-    if (ngx_http_imprest_redis_eval(r, script, argc, argv, argvlen,
+    if (ngx_http_imprest_redis_eval(r, c->script, c->argc, c->argv, c->len,
                                     ngx_http_imprest_as_reply, as)
         != NGX_OK)
     {
@@ -511,14 +510,14 @@ ngx_int_t
 ngx_http_imprest_as_authenticate(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, ngx_http_imprest_as_next_pt next)
 {
-    int               rc;
-    u_char           *id, *secret;
-    size_t            id_len, secret_len;
-    ngx_str_t         arg, body_id, body_secret, key;
-    ngx_uint_t        nid, nsecret;
-    const char       *argv[4];
-    size_t            argvlen[4];
-    ngx_table_elt_t  *h;
+    int                              rc;
+    u_char                          *id, *secret;
+    size_t                           id_len, secret_len;
+    ngx_str_t                        arg, body_id, body_secret, key;
+    ngx_uint_t                       nid, nsecret;
+    ngx_table_elt_t                 *h;
+    ngx_http_imprest_client_args_t   a;
+    ngx_http_imprest_script_call_t   call;
 
     as->authenticated = next;
 
@@ -611,17 +610,13 @@ ngx_http_imprest_as_authenticate(ngx_http_request_t *r,
     }
 
     /* no uid: the client's organizations are not wanted here */
-    argv[0] = "1";
-    argvlen[0] = 1;
-    argv[1] = (char *) key.data;
-    argvlen[1] = key.len;
-    argv[2] = (char *) as->imcf->redis.prefix.data;
-    argvlen[2] = as->imcf->redis.prefix.len;
-    argv[3] = "";
-    argvlen[3] = 0;
+    a.key = key;
+    a.prefix = as->imcf->redis.prefix;
+    ngx_str_null(&a.uid);
 
-    return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_client,
-                                    4, argv, argvlen,
+    ngx_http_imprest_script_client_call(&call, &a);
+
+    return ngx_http_imprest_as_eval(r, as, &call,
                                     ngx_http_imprest_as_client_checked);
 }
 

@@ -348,9 +348,9 @@ ngx_http_imprest_gate_lookup(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
     ngx_http_imprest_main_conf_t *imcf, u_char mode,
     ngx_http_event_handler_pt done)
 {
-    const char                 *argv[5];
-    size_t                      argvlen[5];
-    ngx_http_imprest_lookup_t  *lk;
+    ngx_http_imprest_lookup_t       *lk;
+    ngx_http_imprest_token_args_t    a;
+    ngx_http_imprest_script_call_t   call;
 
     lk = ngx_palloc(r->pool, sizeof(ngx_http_imprest_lookup_t));
     if (lk == NULL) {
@@ -363,20 +363,16 @@ ngx_http_imprest_gate_lookup(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
     lk->done = done;
     lk->mode = mode;
 
-    argv[0] = "1";
-    argvlen[0] = 1;
-    argv[1] = (char *) ctx->token_key.data;
-    argvlen[1] = ctx->token_key.len;
-    argv[2] = (char *) imcf->redis.prefix.data;
-    argvlen[2] = imcf->redis.prefix.len;
-    argv[3] = (mode == 'g') ? "g" : "o";
-    argvlen[3] = 1;
-    argv[4] = (char *) (ctx->org_id.len ? ctx->org_id.data : (u_char *) "");
-    argvlen[4] = ctx->org_id.len;
+    a.key = ctx->token_key;
+    a.prefix = imcf->redis.prefix;
+    a.mode = mode;
+    a.org = ctx->org_id;
 
-    if (ngx_http_imprest_redis_eval(r, &ngx_http_imprest_script_token, 5,
-                                    argv, argvlen,
-                                    ngx_http_imprest_lookup_reply, lk)
+    ngx_http_imprest_script_token_call(&call, &a);
+
+    if (ngx_http_imprest_redis_eval(r, call.script, call.argc, call.argv,
+                                    call.len, ngx_http_imprest_lookup_reply,
+                                    lk)
         != NGX_OK)
     {
         /* fail closed, at once */

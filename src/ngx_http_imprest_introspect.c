@@ -49,10 +49,11 @@ static ngx_int_t
 ngx_http_imprest_introspect_auth(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as)
 {
-    ngx_int_t    rc;
-    const char  *type, *argv[3];
-    size_t       argvlen[3];
-    ngx_str_t    key;
+    ngx_int_t                            rc;
+    ngx_str_t                            key;
+    const char                          *type;
+    ngx_http_imprest_script_call_t       call;
+    ngx_http_imprest_introspect_args_t   a;
 
     if (as->introspect.len != 1 || as->introspect.data[0] != '1'
         || as->client_secret.len == 0)
@@ -76,16 +77,12 @@ ngx_http_imprest_introspect_auth(ngx_http_request_t *r,
 
     as->data = (void *) type;
 
-    argv[0] = "1";
-    argvlen[0] = 1;
-    argv[1] = (char *) key.data;
-    argvlen[1] = key.len;
-    argv[2] = (char *) as->imcf->redis.prefix.data;
-    argvlen[2] = as->imcf->redis.prefix.len;
+    a.key = key;
+    a.prefix = as->imcf->redis.prefix;
 
-    return ngx_http_imprest_as_eval(r, as,
-                                    &ngx_http_imprest_script_introspect,
-                                    3, argv, argvlen,
+    ngx_http_imprest_script_introspect_call(&call, &a);
+
+    return ngx_http_imprest_as_eval(r, as, &call,
                                     ngx_http_imprest_introspect_done);
 }
 

@@ -13,6 +13,14 @@
 
 static ngx_int_t ngx_http_imprest_script_sha1(ngx_log_t *log,
     ngx_http_imprest_redis_script_t *s);
+static void ngx_http_imprest_script_begin(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_redis_script_t *script, const char *nkeys);
+static void ngx_http_imprest_script_str(ngx_http_imprest_script_call_t *c,
+    ngx_str_t *s);
+static void ngx_http_imprest_script_flag(ngx_http_imprest_script_call_t *c,
+    ngx_uint_t flag);
+static void ngx_http_imprest_script_num(ngx_http_imprest_script_call_t *c,
+    time_t n);
 
 
 /* src/lua/token.lua */
@@ -249,4 +257,178 @@ ngx_http_imprest_script_library(ngx_conf_t *cf,
     rcf->library.len = p - rcf->library.data;
 
     return NGX_OK;
+}
+
+
+/*
+ * The calls.  Each builds numkeys, KEYS and ARGV in the order of its
+ * script's header comment; an empty string is passed as "" and a number
+ * in decimal, as the scripts read them.
+ */
+
+static void
+ngx_http_imprest_script_begin(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_redis_script_t *script, const char *nkeys)
+{
+    c->script = script;
+    c->nnum = 0;
+    c->argv[0] = nkeys;
+    c->len[0] = 1;
+    c->argc = 1;
+}
+
+
+static void
+ngx_http_imprest_script_str(ngx_http_imprest_script_call_t *c, ngx_str_t *s)
+{
+    c->argv[c->argc] = s->len ? (const char *) s->data : "";
+    c->len[c->argc++] = s->len;
+}
+
+
+static void
+ngx_http_imprest_script_flag(ngx_http_imprest_script_call_t *c,
+    ngx_uint_t flag)
+{
+    c->argv[c->argc] = flag ? "1" : "0";
+    c->len[c->argc++] = 1;
+}
+
+
+static void
+ngx_http_imprest_script_num(ngx_http_imprest_script_call_t *c, time_t n)
+{
+    u_char  *p;
+
+    p = c->num[c->nnum++];
+
+    c->argv[c->argc] = (const char *) p;
+    c->len[c->argc++] = ngx_sprintf(p, "%T", n) - p;
+}
+
+
+void
+ngx_http_imprest_script_token_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_token_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_token, "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+
+    c->argv[c->argc] = (a->mode == 'g') ? "g" : "o";
+    c->len[c->argc++] = 1;
+
+    ngx_http_imprest_script_str(c, &a->org);
+}
+
+
+void
+ngx_http_imprest_script_client_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_client_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_client, "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->uid);
+}
+
+
+void
+ngx_http_imprest_script_consent_put_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_consent_put_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_consent_put,
+                                  "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_num(c, a->ttl);
+    ngx_http_imprest_script_str(c, &a->uid);
+    ngx_http_imprest_script_str(c, &a->cid);
+    ngx_http_imprest_script_str(c, &a->redirect_uri);
+    ngx_http_imprest_script_flag(c, a->ru_given);
+    ngx_http_imprest_script_str(c, &a->scope);
+    ngx_http_imprest_script_str(c, &a->state);
+    ngx_http_imprest_script_str(c, &a->challenge);
+}
+
+
+void
+ngx_http_imprest_script_consent_take_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_consent_take_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_consent_take,
+                                  "2");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->code_key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->uid);
+    ngx_http_imprest_script_str(c, &a->decision);
+    ngx_http_imprest_script_str(c, &a->orgs);
+    ngx_http_imprest_script_num(c, a->code_ttl);
+    ngx_http_imprest_script_num(c, a->now);
+}
+
+
+void
+ngx_http_imprest_script_redeem_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_redeem_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_redeem, "4");
+    ngx_http_imprest_script_str(c, &a->code_key);
+    ngx_http_imprest_script_str(c, &a->at_key);
+    ngx_http_imprest_script_str(c, &a->rt_key);
+    ngx_http_imprest_script_str(c, &a->grant_key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->cid);
+    ngx_http_imprest_script_str(c, &a->redirect_uri);
+    ngx_http_imprest_script_flag(c, a->ru_given);
+    ngx_http_imprest_script_str(c, &a->s256);
+    ngx_http_imprest_script_num(c, a->now);
+    ngx_http_imprest_script_num(c, a->at_ttl);
+    ngx_http_imprest_script_num(c, a->rt_ttl);
+    ngx_http_imprest_script_str(c, &a->aud);
+    ngx_http_imprest_script_str(c, &a->gid);
+    ngx_http_imprest_script_num(c, a->grant_lifetime);
+}
+
+
+void
+ngx_http_imprest_script_refresh_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_refresh_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_refresh, "3");
+    ngx_http_imprest_script_str(c, &a->old_key);
+    ngx_http_imprest_script_str(c, &a->at_key);
+    ngx_http_imprest_script_str(c, &a->rt_key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->cid);
+    ngx_http_imprest_script_str(c, &a->scope);
+    ngx_http_imprest_script_num(c, a->now);
+    ngx_http_imprest_script_num(c, a->at_ttl);
+    ngx_http_imprest_script_num(c, a->rt_ttl);
+    ngx_http_imprest_script_num(c, a->grant_lifetime);
+}
+
+
+void
+ngx_http_imprest_script_revoke_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_revoke_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_revoke, "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->cid);
+
+    c->argv[c->argc] = a->type;
+    c->len[c->argc++] = 2;
+}
+
+
+void
+ngx_http_imprest_script_introspect_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_introspect_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_introspect,
+                                  "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->prefix);
 }
