@@ -445,64 +445,37 @@ ngx_http_imprest_as_id_key(ngx_http_request_t *r,
 
 
 /*
- * {0} | {1, name, secret, redirect_uris, scope, introspect, id, name...}
  * Returns NGX_OK (found), NGX_DECLINED (no such client), NGX_ERROR (the
- * reply is not the script's: the connection is reset).
+ * reply is not the script's: the connection is reset; or no memory).
  */
 
 ngx_int_t
 ngx_http_imprest_as_client_reply(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
-    size_t         i;
-    redisReply   **e;
-    ngx_keyval_t  *kv;
+    ngx_int_t                         rc;
+    ngx_http_imprest_client_reply_t   cr;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
-        || reply->element[0]->type != REDIS_REPLY_INTEGER)
-    {
-        goto bad;
-    }
+    rc = ngx_http_imprest_script_client_reply(r, reply, &cr);
 
-    e = reply->element;
-
-    if (e[0]->integer == 0 && reply->elements == 1) {
-        return NGX_DECLINED;
-    }
-
-    if (e[0]->integer != 1 || reply->elements < 6
-        || (reply->elements - 6) % 2
-        || ngx_http_imprest_reply_str(r, e[1], &as->client_name) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[2], &as->client_secret) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[3], &as->redirect_uris) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[4], &as->client_scope) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[5], &as->introspect) != NGX_OK)
-    {
-        goto bad;
-    }
-
-    as->orgs = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
-    if (as->orgs == NULL) {
+    if (rc == NGX_ERROR) {
+        ngx_http_imprest_redis_reset(r->connection->log,
+                                     "reply does not match the client script");
         return NGX_ERROR;
     }
 
-    for (i = 6; i < reply->elements; i += 2) {
-        kv = ngx_array_push(as->orgs);
-        if (kv == NULL
-            || ngx_http_imprest_reply_str(r, e[i], &kv->key) != NGX_OK
-            || ngx_http_imprest_reply_str(r, e[i + 1], &kv->value) != NGX_OK)
-        {
-            goto bad;
-        }
+    if (rc != NGX_OK) {
+        return (rc == NGX_DECLINED) ? NGX_DECLINED : NGX_ERROR;
     }
 
+    as->client_name = cr.name;
+    as->client_secret = cr.secret;
+    as->redirect_uris = cr.redirect_uris;
+    as->client_scope = cr.scope;
+    as->introspect = cr.introspect;
+    as->orgs = cr.orgs;
+
     return NGX_OK;
-
-bad:
-
-    ngx_http_imprest_redis_reset(r->connection->log,
-                                 "reply does not match the client script");
-    return NGX_ERROR;
 }
 
 

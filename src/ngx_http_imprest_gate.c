@@ -433,92 +433,42 @@ static ngx_int_t
 ngx_http_imprest_copy_reply(ngx_http_request_t *r,
     ngx_http_imprest_ctx_t *ctx, redisReply *reply, u_char mode)
 {
-    size_t         i;
-    redisReply   **e;
-    ngx_str_t      exp;
-    ngx_keyval_t  *kv;
+    ngx_int_t                        rc;
+    ngx_http_imprest_token_reply_t   tr;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
-        || reply->element[0]->type != REDIS_REPLY_INTEGER)
-    {
-        goto bad;
-    }
+    rc = ngx_http_imprest_script_token_reply(r, reply, mode, &tr);
 
-    e = reply->element;
-
-    if (e[0]->integer == 0) {
-        if (reply->elements != 1) {
-            goto bad;
-        }
-
+    if (rc == NGX_DECLINED) {
         return NGX_OK;
     }
 
-    if (e[0]->integer != 1 || reply->elements < NGX_HTTP_IMPREST_TOK_NFIELDS) {
-        goto bad;
+    if (rc == NGX_ERROR) {
+        ngx_http_imprest_redis_reset(r->connection->log,
+                                     "reply does not match the token script");
+        return NGX_ERROR;
     }
 
-    if (ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_UID],
-                                  &ctx->user_id) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_CID],
-                                     &ctx->client_id) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_SCOPE],
-                                     &ctx->scope) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_EXP],
-                                     &exp) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_AUD],
-                                     &ctx->aud) != NGX_OK)
-    {
-        goto bad;
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    ctx->exp = ngx_atotm(exp.data, exp.len);
+    ctx->user_id = tr.uid;
+    ctx->client_id = tr.cid;
+    ctx->scope = tr.scope;
+    ctx->aud = tr.aud;
+    ctx->exp = ngx_atotm(tr.exp.data, tr.exp.len);
 
     if (mode == 'g') {
-        if (reply->elements != NGX_HTTP_IMPREST_TOK_NFIELDS + 2
-            || e[NGX_HTTP_IMPREST_TOK_GRANTED]->type != REDIS_REPLY_INTEGER
-            || e[NGX_HTTP_IMPREST_TOK_MEMBER]->type != REDIS_REPLY_INTEGER)
-        {
-            goto bad;
-        }
-
-        ctx->granted = (e[NGX_HTTP_IMPREST_TOK_GRANTED]->integer == 1);
-        ctx->member = (e[NGX_HTTP_IMPREST_TOK_MEMBER]->integer == 1);
+        ctx->granted = tr.granted;
+        ctx->member = tr.member;
 
     } else {
-        if ((reply->elements - NGX_HTTP_IMPREST_TOK_NFIELDS) % 2) {
-            goto bad;
-        }
-
-        ctx->orgs = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
-        if (ctx->orgs == NULL) {
-            return NGX_ERROR;
-        }
-
-        for (i = NGX_HTTP_IMPREST_TOK_NFIELDS; i < reply->elements; i += 2) {
-            kv = ngx_array_push(ctx->orgs);
-            if (kv == NULL) {
-                return NGX_ERROR;
-            }
-
-            if (ngx_http_imprest_reply_str(r, e[i], &kv->key) != NGX_OK
-                || ngx_http_imprest_reply_str(r, e[i + 1], &kv->value)
-                   != NGX_OK)
-            {
-                goto bad;
-            }
-        }
+        ctx->orgs = tr.orgs;
     }
 
     ctx->found = 1;
 
     return NGX_OK;
-
-bad:
-
-    ngx_http_imprest_redis_reset(r->connection->log,
-                                 "reply does not match the token script");
-    return NGX_ERROR;
 }
 
 

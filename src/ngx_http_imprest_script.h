@@ -15,18 +15,6 @@
 #include "ngx_http_imprest_redis.h"
 
 
-/* reply layout of the token script: see ngx_http_imprest_script.c */
-#define NGX_HTTP_IMPREST_TOK_FOUND   0
-#define NGX_HTTP_IMPREST_TOK_UID     1
-#define NGX_HTTP_IMPREST_TOK_CID     2
-#define NGX_HTTP_IMPREST_TOK_SCOPE   3
-#define NGX_HTTP_IMPREST_TOK_EXP     4
-#define NGX_HTTP_IMPREST_TOK_AUD     5
-#define NGX_HTTP_IMPREST_TOK_NFIELDS 6
-#define NGX_HTTP_IMPREST_TOK_GRANTED 6
-#define NGX_HTTP_IMPREST_TOK_MEMBER  7
-
-
 #define NGX_HTTP_IMPREST_SCRIPT_MAX_ARGS  16
 #define NGX_HTTP_IMPREST_SCRIPT_MAX_NUMS  4
 
@@ -137,6 +125,72 @@ typedef struct {
 } ngx_http_imprest_introspect_args_t;
 
 
+/*
+ * The replies, decoded by ngx_http_imprest_script_NAME_reply() into named
+ * fields (strings in r->pool).  Each decoder returns NGX_OK (the success
+ * shape), NGX_DECLINED (the script's "not found" or refusal shape),
+ * NGX_ERROR (not this script's reply: the caller resets the link) or, for
+ * the token and client scripts, NGX_ABORT (out of memory, the link kept).
+ */
+
+/* {0} | {1, uid, cid, scope, exp, aud, ...}: see src/lua/token.lua */
+typedef struct {
+    ngx_str_t     uid;
+    ngx_str_t     cid;
+    ngx_str_t     scope;
+    ngx_str_t     exp;
+    ngx_str_t     aud;
+    ngx_uint_t    granted;          /* mode 'g' */
+    ngx_uint_t    member;           /* mode 'g' */
+    ngx_array_t  *orgs;             /* mode 'o': ngx_keyval_t, id and name */
+} ngx_http_imprest_token_reply_t;
+
+/* {0} | {1, name, secret, redirect_uris, scope, introspect, id, name...} */
+typedef struct {
+    ngx_str_t     name;
+    ngx_str_t     secret;           /* digest, or "" */
+    ngx_str_t     redirect_uris;
+    ngx_str_t     scope;
+    ngx_str_t     introspect;
+    ngx_array_t  *orgs;             /* ngx_keyval_t, id and name */
+} ngx_http_imprest_client_reply_t;
+
+/* the consent_take script's first element */
+#define NGX_HTTP_IMPREST_CONSENT_UNKNOWN     0
+#define NGX_HTTP_IMPREST_CONSENT_APPROVED    1
+#define NGX_HTTP_IMPREST_CONSENT_DENIED      2
+#define NGX_HTTP_IMPREST_CONSENT_OTHER_USER  3
+#define NGX_HTTP_IMPREST_CONSENT_NO_ORG      4
+
+/* NGX_DECLINED: unknown or another user's; the strings otherwise */
+typedef struct {
+    ngx_int_t     status;           /* NGX_HTTP_IMPREST_CONSENT_* */
+    ngx_str_t     redirect_uri;
+    ngx_str_t     state;
+    ngx_str_t     cid;
+} ngx_http_imprest_consent_take_reply_t;
+
+/* redeem and refresh: {1, ...} | {0, reason} */
+typedef struct {
+    ngx_str_t     scope;            /* the access token's */
+    ngx_int_t     reason;           /* NGX_DECLINED: a REASON_* code */
+} ngx_http_imprest_grant_reply_t;
+
+typedef ngx_int_t (*ngx_http_imprest_grant_reply_pt)(ngx_http_request_t *r,
+    redisReply *rep, ngx_http_imprest_grant_reply_t *out);
+
+/* {0} | {1, uid, cid, scope, orgs, iat, exp, aud} */
+typedef struct {
+    ngx_str_t     uid;
+    ngx_str_t     cid;
+    ngx_str_t     scope;
+    ngx_str_t     orgs;
+    ngx_str_t     iat;
+    ngx_str_t     exp;
+    ngx_str_t     aud;
+} ngx_http_imprest_introspect_reply_t;
+
+
 extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_token;
 extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_client;
 extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_consent_put;
@@ -175,6 +229,24 @@ void ngx_http_imprest_script_revoke_call(ngx_http_imprest_script_call_t *c,
 void ngx_http_imprest_script_introspect_call(
     ngx_http_imprest_script_call_t *c,
     ngx_http_imprest_introspect_args_t *a);
+
+/* the replies */
+ngx_int_t ngx_http_imprest_script_token_reply(ngx_http_request_t *r,
+    redisReply *rep, u_char mode, ngx_http_imprest_token_reply_t *out);
+ngx_int_t ngx_http_imprest_script_client_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_http_imprest_client_reply_t *out);
+ngx_int_t ngx_http_imprest_script_consent_put_reply(ngx_http_request_t *r,
+    redisReply *rep);
+ngx_int_t ngx_http_imprest_script_consent_take_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_http_imprest_consent_take_reply_t *out);
+ngx_int_t ngx_http_imprest_script_redeem_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_http_imprest_grant_reply_t *out);
+ngx_int_t ngx_http_imprest_script_refresh_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_http_imprest_grant_reply_t *out);
+ngx_int_t ngx_http_imprest_script_revoke_reply(ngx_http_request_t *r,
+    redisReply *rep);
+ngx_int_t ngx_http_imprest_script_introspect_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_http_imprest_introspect_reply_t *out);
 
 
 #endif /* _NGX_HTTP_IMPREST_SCRIPT_H_INCLUDED_ */
