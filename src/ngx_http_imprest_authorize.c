@@ -525,8 +525,8 @@ static ngx_int_t
 ngx_http_imprest_authorize_stored(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
-        || reply->integer != 1)
+    if (reply == NULL
+        || ngx_http_imprest_script_consent_put_reply(r, reply) != NGX_OK)
     {
         if (reply) {
             ngx_http_imprest_redis_reset(r->connection->log,
@@ -707,8 +707,10 @@ static ngx_int_t
 ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
-    ngx_str_t                  ru, state, code;
-    ngx_http_imprest_authz_t  *az;
+    ngx_int_t                               rc;
+    ngx_str_t                               code;
+    ngx_http_imprest_authz_t               *az;
+    ngx_http_imprest_consent_take_reply_t   cr;
 
     az = as->data;
 
@@ -719,55 +721,36 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
                    "Please try again in a moment.");
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
-        || reply->element[0]->type != REDIS_REPLY_INTEGER)
-    {
+    rc = ngx_http_imprest_script_consent_take_reply(r, reply, &cr);
+
+    if (rc == NGX_ERROR) {
         goto bad;
     }
 
-    switch (reply->element[0]->integer) {
+    if (rc == NGX_DECLINED) {
+        if (cr.status == NGX_HTTP_IMPREST_CONSENT_OTHER_USER) {
+            return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN, "Not allowed",
+                       "This authorization request belongs to another user.");
+        }
 
-    case 0:
         return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid request",
                    "This authorization request is unknown or has expired.");
-
-    case 3:
-        return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN, "Not allowed",
-                   "This authorization request belongs to another user.");
-
-    case 1:
-    case 2:
-    case 4:
-        if (reply->elements != 4
-            || ngx_http_imprest_reply_str(r, reply->element[1], &ru)
-               != NGX_OK
-            || ngx_http_imprest_reply_str(r, reply->element[2], &state)
-               != NGX_OK
-            || ngx_http_imprest_reply_str(r, reply->element[3],
-                                          &as->client_id)
-               != NGX_OK)
-        {
-            goto bad;
-        }
-
-        break;
-
-    default:
-        goto bad;
     }
 
-    if (reply->element[0]->integer == 4) {
+    as->client_id = cr.cid;
+
+    if (cr.status == NGX_HTTP_IMPREST_CONSENT_NO_ORG) {
         return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid request",
                    "Choose at least one of your organizations.");
     }
 
     /* RFC 9700 4.12: 303, so the browser does not re-POST the form */
-    if (reply->element[0]->integer == 2) {
-        return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER, &ru,
-                   NULL, "access_denied", "the user denied the request",
-                   &state);
+    if (cr.status == NGX_HTTP_IMPREST_CONSENT_DENIED) {
+        return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER,
+                   &cr.redirect_uri, NULL, "access_denied",
+                   "the user denied the request", &cr.state);
     }
 
     code.data = az->code;
@@ -776,8 +759,9 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "imprest: user \"%V\" approved a request", &az->user);
 
-    return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER, &ru,
-                                     (char *) code.data, NULL, NULL, &state);
+    return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER,
+                                     &cr.redirect_uri, (char *) code.data,
+                                     NULL, NULL, &cr.state);
 
 bad:
 

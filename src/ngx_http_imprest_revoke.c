@@ -79,6 +79,8 @@ static ngx_int_t
 ngx_http_imprest_revoke_done(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
     redisReply *reply)
 {
+    ngx_int_t  rc;
+
     /* RFC 7009 2.2.1: the token may still be valid, so say so with 503 */
     if (reply == NULL) {
         return ngx_http_imprest_as_error(r, as, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -86,9 +88,9 @@ ngx_http_imprest_revoke_done(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
                    "the authorization service is unavailable");
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1
-        || reply->element[0]->type != REDIS_REPLY_INTEGER)
-    {
+    rc = ngx_http_imprest_script_revoke_reply(r, reply);
+
+    if (rc == NGX_ERROR) {
         ngx_http_imprest_redis_reset(r->connection->log,
                                      "reply does not match the revoke script");
 
@@ -99,7 +101,7 @@ ngx_http_imprest_revoke_done(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "imprest: revocation by client \"%V\": %s", &as->client_id,
-                  reply->element[0]->integer ? "revoked" : "nothing to do");
+                  (rc == NGX_OK) ? "revoked" : "nothing to do");
 
     return ngx_http_imprest_revoke_ok(r);
 }

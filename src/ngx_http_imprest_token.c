@@ -25,10 +25,10 @@ typedef struct {
 
 
 typedef struct {
-    u_char      at[NGX_HTTP_IMPREST_TOKEN_LEN];
-    u_char      rt[NGX_HTTP_IMPREST_TOKEN_LEN];
-    u_char      gid[NGX_HTTP_IMPREST_UUID_LEN];
-    ngx_uint_t  nreply;      /* elements of the script's success reply */
+    u_char                           at[NGX_HTTP_IMPREST_TOKEN_LEN];
+    u_char                           rt[NGX_HTTP_IMPREST_TOKEN_LEN];
+    u_char                           gid[NGX_HTTP_IMPREST_UUID_LEN];
+    ngx_http_imprest_grant_reply_pt  decode;    /* the script's reply */
 } ngx_http_imprest_token_ep_t;
 
 
@@ -42,7 +42,7 @@ static ngx_int_t ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
 static ngx_http_imprest_token_ep_t *ngx_http_imprest_token_ep_new(
     ngx_http_request_t *r, ngx_http_imprest_as_t *as);
 static const ngx_http_imprest_reason_t *ngx_http_imprest_token_ep_reason(
-    redisReply *e);
+    ngx_int_t code);
 static ngx_int_t ngx_http_imprest_token_ep_unavailable(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as);
 
@@ -169,8 +169,7 @@ ngx_http_imprest_token_ep_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
         return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
-    /* {1, uid, scope, orgs} */
-    t->nreply = 4;
+    t->decode = ngx_http_imprest_script_redeem_reply;
 
     if (ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_CODE, code.data,
                                 code.len, &a.code_key)
@@ -275,8 +274,7 @@ ngx_http_imprest_token_ep_refresh(ngx_http_request_t *r,
         return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
-    /* {1, access token scope, refresh token scope} */
-    t->nreply = 3;
+    t->decode = ngx_http_imprest_script_refresh_reply;
 
     if (ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_RT, rt.data,
                                 rt.len, &a.old_key)
@@ -384,16 +382,12 @@ static const ngx_http_imprest_reason_t  ngx_http_imprest_token_ep_reasons[] = {
 /* NULL: not one of the scripts' codes, so not their reply */
 
 static const ngx_http_imprest_reason_t *
-ngx_http_imprest_token_ep_reason(redisReply *e)
+ngx_http_imprest_token_ep_reason(ngx_int_t code)
 {
     const ngx_http_imprest_reason_t  *rs;
 
-    if (e->type != REDIS_REPLY_INTEGER) {
-        return NULL;
-    }
-
     for (rs = ngx_http_imprest_token_ep_reasons; rs->error; rs++) {
-        if (rs->code == e->integer) {
+        if (rs->code == code) {
             return rs;
         }
     }
@@ -413,28 +407,23 @@ ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
     u_char                            *p;
-    ngx_str_t                          body, scope;
-    redisReply                       **e;
+    ngx_int_t                          rc;
+    ngx_str_t                          body;
     ngx_http_imprest_token_ep_t       *t;
+    ngx_http_imprest_grant_reply_t     gr;
     const ngx_http_imprest_reason_t   *reason;
 
     if (reply == NULL) {
         return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
-        || reply->element[0]->type != REDIS_REPLY_INTEGER)
-    {
-        goto bad;
-    }
-
-    e = reply->element;
     t = as->data;
 
-    if (e[0]->integer == 0) {
-        if (reply->elements != 2
-            || (reason = ngx_http_imprest_token_ep_reason(e[1])) == NULL)
-        {
+    rc = t->decode(r, reply, &gr);
+
+    if (rc == NGX_DECLINED) {
+        reason = ngx_http_imprest_token_ep_reason(gr.reason);
+        if (reason == NULL) {
             goto bad;
         }
 
@@ -443,13 +432,7 @@ ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
     }
 
     /* exactly the script's success shape, or nothing is handed out */
-    if (e[0]->integer != 1 || reply->elements != t->nreply
-        || e[1]->type != REDIS_REPLY_STRING
-        || e[reply->elements - 1]->type != REDIS_REPLY_STRING
-        || e[2]->type != REDIS_REPLY_STRING
-        || ngx_http_imprest_reply_str(r, e[t->nreply == 4 ? 2 : 1], &scope)
-           != NGX_OK)
-    {
+    if (rc != NGX_OK) {
         goto bad;
     }
 
@@ -460,7 +443,8 @@ ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
     body.len = sizeof("{\"access_token\":\"\",\"refresh_token\":\"\","
                       "\"token_type\":\"Bearer\",\"expires_in\":,"
                       "\"scope\":\"\"}\n") - 1
-               + 2 * NGX_HTTP_IMPREST_TOKEN_LEN + NGX_TIME_T_LEN + scope.len;
+               + 2 * NGX_HTTP_IMPREST_TOKEN_LEN + NGX_TIME_T_LEN
+               + gr.scope.len;
 
     body.data = ngx_pnalloc(r->pool, body.len);
     if (body.data == NULL) {
@@ -473,7 +457,7 @@ ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
                     "\"scope\":\"%V\"}\n",
                     (size_t) NGX_HTTP_IMPREST_TOKEN_LEN, t->at,
                     (size_t) NGX_HTTP_IMPREST_TOKEN_LEN, t->rt,
-                    as->imcf->access_ttl, &scope);
+                    as->imcf->access_ttl, &gr.scope);
     body.len = p - body.data;
 
     return ngx_http_imprest_send_json(r, NGX_HTTP_OK, &body);
