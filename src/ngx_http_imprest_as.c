@@ -68,12 +68,11 @@ ngx_http_imprest_as_get(ngx_http_request_t *r)
 
 ngx_int_t
 ngx_http_imprest_as_eval(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
-    ngx_http_imprest_redis_script_t *script, int argc, const char **argv,
-    const size_t *argvlen, ngx_http_imprest_as_step_pt step)
+    ngx_http_imprest_script_call_t *c, ngx_http_imprest_as_step_pt step)
 {
     as->step = step;
 
-    if (ngx_http_imprest_redis_eval(r, script, argc, argv, argvlen,
+    if (ngx_http_imprest_redis_eval(r, c->script, c->argc, c->argv, c->len,
                                     ngx_http_imprest_as_reply, as)
         != NGX_OK)
     {
@@ -446,64 +445,37 @@ ngx_http_imprest_as_id_key(ngx_http_request_t *r,
 
 
 /*
- * {0} | {1, name, secret, redirect_uris, scope, introspect, id, name...}
  * Returns NGX_OK (found), NGX_DECLINED (no such client), NGX_ERROR (the
- * reply is not the script's: the connection is reset).
+ * reply is not the script's: the connection is reset; or no memory).
  */
 
 ngx_int_t
 ngx_http_imprest_as_client_reply(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
-    size_t         i;
-    redisReply   **e;
-    ngx_keyval_t  *kv;
+    ngx_int_t                         rc;
+    ngx_http_imprest_client_reply_t   cr;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
-        || reply->element[0]->type != REDIS_REPLY_INTEGER)
-    {
-        goto bad;
-    }
+    rc = ngx_http_imprest_script_client_reply(r, reply, &cr);
 
-    e = reply->element;
-
-    if (e[0]->integer == 0 && reply->elements == 1) {
-        return NGX_DECLINED;
-    }
-
-    if (e[0]->integer != 1 || reply->elements < 6
-        || (reply->elements - 6) % 2
-        || ngx_http_imprest_reply_str(r, e[1], &as->client_name) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[2], &as->client_secret) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[3], &as->redirect_uris) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[4], &as->client_scope) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[5], &as->introspect) != NGX_OK)
-    {
-        goto bad;
-    }
-
-    as->orgs = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
-    if (as->orgs == NULL) {
+    if (rc == NGX_ERROR) {
+        ngx_http_imprest_redis_reset(r->connection->log,
+                                     "reply does not match the client script");
         return NGX_ERROR;
     }
 
-    for (i = 6; i < reply->elements; i += 2) {
-        kv = ngx_array_push(as->orgs);
-        if (kv == NULL
-            || ngx_http_imprest_reply_str(r, e[i], &kv->key) != NGX_OK
-            || ngx_http_imprest_reply_str(r, e[i + 1], &kv->value) != NGX_OK)
-        {
-            goto bad;
-        }
+    if (rc != NGX_OK) {
+        return (rc == NGX_DECLINED) ? NGX_DECLINED : NGX_ERROR;
     }
 
+    as->client_name = cr.name;
+    as->client_secret = cr.secret;
+    as->redirect_uris = cr.redirect_uris;
+    as->client_scope = cr.scope;
+    as->introspect = cr.introspect;
+    as->orgs = cr.orgs;
+
     return NGX_OK;
-
-bad:
-
-    ngx_http_imprest_redis_reset(r->connection->log,
-                                 "reply does not match the client script");
-    return NGX_ERROR;
 }
 
 
@@ -511,14 +483,14 @@ ngx_int_t
 ngx_http_imprest_as_authenticate(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, ngx_http_imprest_as_next_pt next)
 {
-    int               rc;
-    u_char           *id, *secret;
-    size_t            id_len, secret_len;
-    ngx_str_t         arg, body_id, body_secret, key;
-    ngx_uint_t        nid, nsecret;
-    const char       *argv[4];
-    size_t            argvlen[4];
-    ngx_table_elt_t  *h;
+    int                              rc;
+    u_char                          *id, *secret;
+    size_t                           id_len, secret_len;
+    ngx_str_t                        arg, body_id, body_secret, key;
+    ngx_uint_t                       nid, nsecret;
+    ngx_table_elt_t                 *h;
+    ngx_http_imprest_client_args_t   a;
+    ngx_http_imprest_script_call_t   call;
 
     as->authenticated = next;
 
@@ -611,17 +583,13 @@ ngx_http_imprest_as_authenticate(ngx_http_request_t *r,
     }
 
     /* no uid: the client's organizations are not wanted here */
-    argv[0] = "1";
-    argvlen[0] = 1;
-    argv[1] = (char *) key.data;
-    argvlen[1] = key.len;
-    argv[2] = (char *) as->imcf->redis.prefix.data;
-    argvlen[2] = as->imcf->redis.prefix.len;
-    argv[3] = "";
-    argvlen[3] = 0;
+    a.key = key;
+    a.prefix = as->imcf->redis.prefix;
+    ngx_str_null(&a.uid);
 
-    return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_client,
-                                    4, argv, argvlen,
+    ngx_http_imprest_script_client_call(&call, &a);
+
+    return ngx_http_imprest_as_eval(r, as, &call,
                                     ngx_http_imprest_as_client_checked);
 }
 

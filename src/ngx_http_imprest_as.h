@@ -19,6 +19,7 @@
 #include "ngx_http_imprest_oauth.h"
 #include "ngx_http_imprest_redis.h"
 #include "ngx_http_imprest_schema.h"
+#include "ngx_http_imprest_script.h"
 
 
 #define NGX_HTTP_IMPREST_AS_MAX_PARAMS  100
@@ -70,9 +71,9 @@ ngx_http_imprest_as_t *ngx_http_imprest_as_create(ngx_http_request_t *r);
 /* the endpoint state of this location, once created; or NULL */
 ngx_http_imprest_as_t *ngx_http_imprest_as_get(ngx_http_request_t *r);
 
+/* queues a script call (ngx_http_imprest_script_NAME_call()), then step */
 ngx_int_t ngx_http_imprest_as_eval(ngx_http_request_t *r,
-    ngx_http_imprest_as_t *as, ngx_http_imprest_redis_script_t *script,
-    int argc, const char **argv, const size_t *argvlen,
+    ngx_http_imprest_as_t *as, ngx_http_imprest_script_call_t *c,
     ngx_http_imprest_as_step_pt step);
 
 /* POST handlers: reads the body, then runs handler(r) */

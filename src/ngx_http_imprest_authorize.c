@@ -185,16 +185,16 @@ ngx_http_imprest_authorize_user(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_imprest_authorize_get(ngx_http_request_t *r)
 {
-    int                        n;
-    u_char                    *scratch;
-    size_t                     len;
-    ngx_int_t                  rc;
-    ngx_str_t                  cid, key;
-    const u_char              *v;
-    const char                *argv[4];
-    size_t                     argvlen[4];
-    ngx_http_imprest_as_t     *as;
-    ngx_http_imprest_authz_t  *az;
+    int                              n;
+    u_char                          *scratch;
+    size_t                           len;
+    ngx_int_t                        rc;
+    ngx_str_t                        cid, key;
+    const u_char                    *v;
+    ngx_http_imprest_as_t           *as;
+    ngx_http_imprest_authz_t        *az;
+    ngx_http_imprest_client_args_t   a;
+    ngx_http_imprest_script_call_t   call;
 
     as = ngx_http_imprest_as_create(r);
     if (as == NULL) {
@@ -268,17 +268,13 @@ ngx_http_imprest_authorize_get(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    argv[0] = "1";
-    argvlen[0] = 1;
-    argv[1] = (char *) key.data;
-    argvlen[1] = key.len;
-    argv[2] = (char *) as->imcf->redis.prefix.data;
-    argvlen[2] = as->imcf->redis.prefix.len;
-    argv[3] = (char *) az->user.data;
-    argvlen[3] = az->user.len;
+    a.key = key;
+    a.prefix = as->imcf->redis.prefix;
+    a.uid = az->user;
 
-    return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_client,
-                                    4, argv, argvlen,
+    ngx_http_imprest_script_client_call(&call, &a);
+
+    return ngx_http_imprest_as_eval(r, as, &call,
                                     ngx_http_imprest_authorize_client);
 }
 
@@ -287,17 +283,16 @@ static ngx_int_t
 ngx_http_imprest_authorize_client(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
-    int                        n;
-    u_char                    *p;
-    size_t                     len;
-    ngx_int_t                  rc;
-    ngx_str_t                  rt, method, registered, ru, ttl, key;
-    ngx_uint_t                 i, nuris, found;
-    const u_char              *v, *cur, *last, *uri;
-    const char                *argv[10];
-    size_t                     argvlen[10];
-    u_char                     ttlbuf[NGX_TIME_T_LEN];
-    ngx_http_imprest_authz_t  *az;
+    int                                   n;
+    u_char                               *p;
+    size_t                                len;
+    ngx_int_t                             rc;
+    ngx_str_t                             rt, method, registered, ru, key;
+    ngx_uint_t                            i, nuris, found;
+    const u_char                         *v, *cur, *last, *uri;
+    ngx_http_imprest_authz_t             *az;
+    ngx_http_imprest_script_call_t        call;
+    ngx_http_imprest_consent_put_args_t   a;
 
     az = as->data;
 
@@ -509,34 +504,19 @@ ngx_http_imprest_authorize_client(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ttl.data = ttlbuf;
-    ttl.len = ngx_sprintf(ttlbuf, "%T", as->imcf->consent_ttl) - ttlbuf;
+    a.key = key;
+    a.ttl = as->imcf->consent_ttl;
+    a.uid = az->user;
+    a.cid = as->client_id;
+    a.redirect_uri = az->redirect_uri;
+    a.ru_given = az->ru_given;
+    a.scope = az->scope;
+    a.state = az->state;
+    a.challenge = az->challenge;
 
-    argv[0] = "1";
-    argvlen[0] = 1;
-    argv[1] = (char *) key.data;
-    argvlen[1] = key.len;
-    argv[2] = (char *) ttl.data;
-    argvlen[2] = ttl.len;
-    argv[3] = (char *) az->user.data;
-    argvlen[3] = az->user.len;
-    argv[4] = (char *) as->client_id.data;
-    argvlen[4] = as->client_id.len;
-    argv[5] = (char *) az->redirect_uri.data;
-    argvlen[5] = az->redirect_uri.len;
-    argv[6] = az->ru_given ? "1" : "0";
-    argvlen[6] = 1;
-    argv[7] = (char *) az->scope.data;
-    argvlen[7] = az->scope.len;
-    argv[8] = (char *) (az->state.len ? az->state.data : (u_char *) "");
-    argvlen[8] = az->state.len;
-    argv[9] = (char *) (az->challenge.len ? az->challenge.data
-                                          : (u_char *) "");
-    argvlen[9] = az->challenge.len;
+    ngx_http_imprest_script_consent_put_call(&call, &a);
 
-    return ngx_http_imprest_as_eval(r, as,
-                                    &ngx_http_imprest_script_consent_put,
-                                    10, argv, argvlen,
+    return ngx_http_imprest_as_eval(r, as, &call,
                                     ngx_http_imprest_authorize_stored);
 }
 
@@ -545,8 +525,8 @@ static ngx_int_t
 ngx_http_imprest_authorize_stored(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
-        || reply->integer != 1)
+    if (reply == NULL
+        || ngx_http_imprest_script_consent_put_reply(r, reply) != NGX_OK)
     {
         if (reply) {
             ngx_http_imprest_redis_reset(r->connection->log,
@@ -576,17 +556,16 @@ ngx_http_imprest_authorize_in_catalogue(ngx_http_imprest_main_conf_t *imcf,
 static ngx_int_t
 ngx_http_imprest_authorize_post(ngx_http_request_t *r)
 {
-    u_char                    *p, *orgs;
-    size_t                     i, norgs;
-    ngx_uint_t                 norigins;
-    ngx_int_t                  rc;
-    ngx_str_t                  rid, decision, key, ckey;
-    const char                *argv[9];
-    size_t                     argvlen[9];
-    u_char                     now[NGX_TIME_T_LEN], ttl[NGX_TIME_T_LEN];
-    ngx_table_elt_t           *h;
-    ngx_http_imprest_as_t     *as;
-    ngx_http_imprest_authz_t  *az;
+    u_char                                *p, *orgs;
+    size_t                                 i, norgs;
+    ngx_uint_t                             norigins;
+    ngx_int_t                              rc;
+    ngx_str_t                              rid, decision, key, ckey;
+    ngx_table_elt_t                       *h;
+    ngx_http_imprest_as_t                 *as;
+    ngx_http_imprest_authz_t              *az;
+    ngx_http_imprest_script_call_t         call;
+    ngx_http_imprest_consent_take_args_t   a;
 
     as = ngx_http_imprest_as_get(r);
 
@@ -707,29 +686,19 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    argv[0] = "2";
-    argvlen[0] = 1;
-    argv[1] = (char *) key.data;
-    argvlen[1] = key.len;
-    argv[2] = (char *) ckey.data;
-    argvlen[2] = ckey.len;
+    a.key = key;
+    a.code_key = ckey;
+    a.prefix = as->imcf->redis.prefix;
+    a.uid = az->user;
+    a.decision = decision;
+    a.orgs.data = orgs;
+    a.orgs.len = p - orgs;
+    a.code_ttl = as->imcf->code_ttl;
+    a.now = ngx_time();
 
-    argv[3] = (char *) as->imcf->redis.prefix.data;
-    argvlen[3] = as->imcf->redis.prefix.len;
-    argv[4] = (char *) az->user.data;
-    argvlen[4] = az->user.len;
-    argv[5] = (char *) decision.data;
-    argvlen[5] = decision.len;
-    argv[6] = (char *) orgs;
-    argvlen[6] = p - orgs;
-    argv[7] = (char *) ttl;
-    argvlen[7] = ngx_sprintf(ttl, "%T", as->imcf->code_ttl) - ttl;
-    argv[8] = (char *) now;
-    argvlen[8] = ngx_sprintf(now, "%T", ngx_time()) - now;
+    ngx_http_imprest_script_consent_take_call(&call, &a);
 
-    return ngx_http_imprest_as_eval(r, as,
-                                    &ngx_http_imprest_script_consent_take,
-                                    9, argv, argvlen,
+    return ngx_http_imprest_as_eval(r, as, &call,
                                     ngx_http_imprest_authorize_decided);
 }
 
@@ -738,8 +707,10 @@ static ngx_int_t
 ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
-    ngx_str_t                  ru, state, code;
-    ngx_http_imprest_authz_t  *az;
+    ngx_int_t                               rc;
+    ngx_str_t                               code;
+    ngx_http_imprest_authz_t               *az;
+    ngx_http_imprest_consent_take_reply_t   cr;
 
     az = as->data;
 
@@ -750,55 +721,36 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
                    "Please try again in a moment.");
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
-        || reply->element[0]->type != REDIS_REPLY_INTEGER)
-    {
+    rc = ngx_http_imprest_script_consent_take_reply(r, reply, &cr);
+
+    if (rc == NGX_ERROR) {
         goto bad;
     }
 
-    switch (reply->element[0]->integer) {
+    if (rc == NGX_DECLINED) {
+        if (cr.status == NGX_HTTP_IMPREST_CONSENT_OTHER_USER) {
+            return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN, "Not allowed",
+                       "This authorization request belongs to another user.");
+        }
 
-    case 0:
         return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid request",
                    "This authorization request is unknown or has expired.");
-
-    case 3:
-        return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN, "Not allowed",
-                   "This authorization request belongs to another user.");
-
-    case 1:
-    case 2:
-    case 4:
-        if (reply->elements != 4
-            || ngx_http_imprest_reply_str(r, reply->element[1], &ru)
-               != NGX_OK
-            || ngx_http_imprest_reply_str(r, reply->element[2], &state)
-               != NGX_OK
-            || ngx_http_imprest_reply_str(r, reply->element[3],
-                                          &as->client_id)
-               != NGX_OK)
-        {
-            goto bad;
-        }
-
-        break;
-
-    default:
-        goto bad;
     }
 
-    if (reply->element[0]->integer == 4) {
+    as->client_id = cr.cid;
+
+    if (cr.status == NGX_HTTP_IMPREST_CONSENT_NO_ORG) {
         return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid request",
                    "Choose at least one of your organizations.");
     }
 
     /* RFC 9700 4.12: 303, so the browser does not re-POST the form */
-    if (reply->element[0]->integer == 2) {
-        return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER, &ru,
-                   NULL, "access_denied", "the user denied the request",
-                   &state);
+    if (cr.status == NGX_HTTP_IMPREST_CONSENT_DENIED) {
+        return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER,
+                   &cr.redirect_uri, NULL, "access_denied",
+                   "the user denied the request", &cr.state);
     }
 
     code.data = az->code;
@@ -807,8 +759,9 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "imprest: user \"%V\" approved a request", &az->user);
 
-    return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER, &ru,
-                                     (char *) code.data, NULL, NULL, &state);
+    return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER,
+                                     &cr.redirect_uri, (char *) code.data,
+                                     NULL, NULL, &cr.state);
 
 bad:
 

@@ -349,9 +349,9 @@ ngx_http_imprest_gate_lookup(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
     ngx_http_imprest_main_conf_t *imcf, u_char mode,
     ngx_http_event_handler_pt done)
 {
-    const char                 *argv[5];
-    size_t                      argvlen[5];
-    ngx_http_imprest_lookup_t  *lk;
+    ngx_http_imprest_lookup_t       *lk;
+    ngx_http_imprest_token_args_t    a;
+    ngx_http_imprest_script_call_t   call;
 
     lk = ngx_palloc(r->pool, sizeof(ngx_http_imprest_lookup_t));
     if (lk == NULL) {
@@ -364,20 +364,16 @@ ngx_http_imprest_gate_lookup(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
     lk->done = done;
     lk->mode = mode;
 
-    argv[0] = "1";
-    argvlen[0] = 1;
-    argv[1] = (char *) ctx->token_key.data;
-    argvlen[1] = ctx->token_key.len;
-    argv[2] = (char *) imcf->redis.prefix.data;
-    argvlen[2] = imcf->redis.prefix.len;
-    argv[3] = (mode == 'g') ? "g" : "o";
-    argvlen[3] = 1;
-    argv[4] = (char *) (ctx->org_id.len ? ctx->org_id.data : (u_char *) "");
-    argvlen[4] = ctx->org_id.len;
+    a.key = ctx->token_key;
+    a.prefix = imcf->redis.prefix;
+    a.mode = mode;
+    a.org = ctx->org_id;
 
-    if (ngx_http_imprest_redis_eval(r, &ngx_http_imprest_script_token, 5,
-                                    argv, argvlen,
-                                    ngx_http_imprest_lookup_reply, lk)
+    ngx_http_imprest_script_token_call(&call, &a);
+
+    if (ngx_http_imprest_redis_eval(r, call.script, call.argc, call.argv,
+                                    call.len, ngx_http_imprest_lookup_reply,
+                                    lk)
         != NGX_OK)
     {
         /* fail closed, at once */
@@ -438,92 +434,42 @@ static ngx_int_t
 ngx_http_imprest_copy_reply(ngx_http_request_t *r,
     ngx_http_imprest_ctx_t *ctx, redisReply *reply, u_char mode)
 {
-    size_t         i;
-    redisReply   **e;
-    ngx_str_t      exp;
-    ngx_keyval_t  *kv;
+    ngx_int_t                        rc;
+    ngx_http_imprest_token_reply_t   tr;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
-        || reply->element[0]->type != REDIS_REPLY_INTEGER)
-    {
-        goto bad;
-    }
+    rc = ngx_http_imprest_script_token_reply(r, reply, mode, &tr);
 
-    e = reply->element;
-
-    if (e[0]->integer == 0) {
-        if (reply->elements != 1) {
-            goto bad;
-        }
-
+    if (rc == NGX_DECLINED) {
         return NGX_OK;
     }
 
-    if (e[0]->integer != 1 || reply->elements < NGX_HTTP_IMPREST_TOK_NFIELDS) {
-        goto bad;
+    if (rc == NGX_ERROR) {
+        ngx_http_imprest_redis_reset(r->connection->log,
+                                     "reply does not match the token script");
+        return NGX_ERROR;
     }
 
-    if (ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_UID],
-                                  &ctx->user_id) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_CID],
-                                     &ctx->client_id) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_SCOPE],
-                                     &ctx->scope) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_EXP],
-                                     &exp) != NGX_OK
-        || ngx_http_imprest_reply_str(r, e[NGX_HTTP_IMPREST_TOK_AUD],
-                                     &ctx->aud) != NGX_OK)
-    {
-        goto bad;
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    ctx->exp = ngx_atotm(exp.data, exp.len);
+    ctx->user_id = tr.uid;
+    ctx->client_id = tr.cid;
+    ctx->scope = tr.scope;
+    ctx->aud = tr.aud;
+    ctx->exp = ngx_atotm(tr.exp.data, tr.exp.len);
 
     if (mode == 'g') {
-        if (reply->elements != NGX_HTTP_IMPREST_TOK_NFIELDS + 2
-            || e[NGX_HTTP_IMPREST_TOK_GRANTED]->type != REDIS_REPLY_INTEGER
-            || e[NGX_HTTP_IMPREST_TOK_MEMBER]->type != REDIS_REPLY_INTEGER)
-        {
-            goto bad;
-        }
-
-        ctx->granted = (e[NGX_HTTP_IMPREST_TOK_GRANTED]->integer == 1);
-        ctx->member = (e[NGX_HTTP_IMPREST_TOK_MEMBER]->integer == 1);
+        ctx->granted = tr.granted;
+        ctx->member = tr.member;
 
     } else {
-        if ((reply->elements - NGX_HTTP_IMPREST_TOK_NFIELDS) % 2) {
-            goto bad;
-        }
-
-        ctx->orgs = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
-        if (ctx->orgs == NULL) {
-            return NGX_ERROR;
-        }
-
-        for (i = NGX_HTTP_IMPREST_TOK_NFIELDS; i < reply->elements; i += 2) {
-            kv = ngx_array_push(ctx->orgs);
-            if (kv == NULL) {
-                return NGX_ERROR;
-            }
-
-            if (ngx_http_imprest_reply_str(r, e[i], &kv->key) != NGX_OK
-                || ngx_http_imprest_reply_str(r, e[i + 1], &kv->value)
-                   != NGX_OK)
-            {
-                goto bad;
-            }
-        }
+        ctx->orgs = tr.orgs;
     }
 
     ctx->found = 1;
 
     return NGX_OK;
-
-bad:
-
-    ngx_http_imprest_redis_reset(r->connection->log,
-                                 "reply does not match the token script");
-    return NGX_ERROR;
 }
 
 

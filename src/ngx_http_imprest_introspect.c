@@ -49,10 +49,11 @@ static ngx_int_t
 ngx_http_imprest_introspect_auth(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as)
 {
-    ngx_int_t    rc;
-    const char  *type, *argv[3];
-    size_t       argvlen[3];
-    ngx_str_t    key;
+    ngx_int_t                            rc;
+    ngx_str_t                            key;
+    const char                          *type;
+    ngx_http_imprest_script_call_t       call;
+    ngx_http_imprest_introspect_args_t   a;
 
     if (as->introspect.len != 1 || as->introspect.data[0] != '1'
         || as->client_secret.len == 0)
@@ -76,16 +77,12 @@ ngx_http_imprest_introspect_auth(ngx_http_request_t *r,
 
     as->data = (void *) type;
 
-    argv[0] = "1";
-    argvlen[0] = 1;
-    argv[1] = (char *) key.data;
-    argvlen[1] = key.len;
-    argv[2] = (char *) as->imcf->redis.prefix.data;
-    argvlen[2] = as->imcf->redis.prefix.len;
+    a.key = key;
+    a.prefix = as->imcf->redis.prefix;
 
-    return ngx_http_imprest_as_eval(r, as,
-                                    &ngx_http_imprest_script_introspect,
-                                    3, argv, argvlen,
+    ngx_http_imprest_script_introspect_call(&call, &a);
+
+    return ngx_http_imprest_as_eval(r, as, &call,
                                     ngx_http_imprest_introspect_done);
 }
 
@@ -94,14 +91,14 @@ static ngx_int_t
 ngx_http_imprest_introspect_done(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
-    char         *s;
-    size_t        i, n;
-    time_t        iat, exp;
-    const u_char *p, *tok;
-    json_t       *j, *orgs;
-    ngx_int_t     rc;
-    ngx_str_t     f[7], body;
-    redisReply  **e;
+    char                                 *s;
+    size_t                                n;
+    time_t                                iat, exp;
+    const u_char                         *p, *tok;
+    json_t                               *j, *orgs;
+    ngx_int_t                             rc;
+    ngx_str_t                             body;
+    ngx_http_imprest_introspect_reply_t   f;
 
     if (reply == NULL) {
         return ngx_http_imprest_as_error(r, as, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -109,31 +106,18 @@ ngx_http_imprest_introspect_done(ngx_http_request_t *r,
                    "the authorization service is unavailable");
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1
-        || reply->element[0]->type != REDIS_REPLY_INTEGER)
-    {
-        goto bad;
-    }
+    rc = ngx_http_imprest_script_introspect_reply(r, reply, &f);
 
-    e = reply->element;
-
-    if (e[0]->integer == 0 && reply->elements == 1) {
+    if (rc == NGX_DECLINED) {
         return ngx_http_imprest_introspect_inactive(r);
     }
 
-    if (e[0]->integer != 1 || reply->elements != 8) {
+    if (rc != NGX_OK) {
         goto bad;
     }
 
-    /* uid, cid, scope, orgs, iat, exp, aud */
-    for (i = 0; i < 7; i++) {
-        if (ngx_http_imprest_reply_str(r, e[i + 1], &f[i]) != NGX_OK) {
-            goto bad;
-        }
-    }
-
-    iat = ngx_atotm(f[4].data, f[4].len);
-    exp = ngx_atotm(f[5].data, f[5].len);
+    iat = ngx_atotm(f.iat.data, f.iat.len);
+    exp = ngx_atotm(f.exp.data, f.exp.len);
 
     if (exp == NGX_ERROR || exp <= ngx_time()) {
         return ngx_http_imprest_introspect_inactive(r);
@@ -149,12 +133,12 @@ ngx_http_imprest_introspect_done(ngx_http_request_t *r,
     }
 
     json_object_set_new(j, "active", json_true());
-    json_object_set_new(j, "scope", json_stringn((char *) f[2].data,
-                                                 f[2].len));
-    json_object_set_new(j, "client_id", json_stringn((char *) f[1].data,
-                                                     f[1].len));
-    json_object_set_new(j, "sub", json_stringn((char *) f[0].data,
-                                               f[0].len));
+    json_object_set_new(j, "scope", json_stringn((char *) f.scope.data,
+                                                 f.scope.len));
+    json_object_set_new(j, "client_id", json_stringn((char *) f.cid.data,
+                                                     f.cid.len));
+    json_object_set_new(j, "sub", json_stringn((char *) f.uid.data,
+                                               f.uid.len));
     json_object_set_new(j, "exp", json_integer(exp));
     json_object_set_new(j, "iat", json_integer(iat == NGX_ERROR ? 0 : iat));
     json_object_set_new(j, "token_type",
@@ -164,14 +148,15 @@ ngx_http_imprest_introspect_done(ngx_http_request_t *r,
                         json_stringn((char *) as->imcf->issuer.data,
                                      as->imcf->issuer.len));
 
-    if (f[6].len) {
-        json_object_set_new(j, "aud", json_stringn((char *) f[6].data,
-                                                   f[6].len));
+    if (f.aud.len) {
+        json_object_set_new(j, "aud", json_stringn((char *) f.aud.data,
+                                                   f.aud.len));
     }
 
-    p = f[3].data;
+    p = f.orgs.data;
 
-    while ((n = ngx_http_imprest_list_next(&p, f[3].data + f[3].len, &tok))
+    while ((n = ngx_http_imprest_list_next(&p, f.orgs.data + f.orgs.len,
+                                           &tok))
            != 0)
     {
         json_array_append_new(orgs, json_stringn((char *) tok, n));
@@ -197,9 +182,7 @@ ngx_http_imprest_introspect_done(ngx_http_request_t *r,
     body.data[body.len++] = '\n';
     free(s);
 
-    rc = ngx_http_imprest_send_json(r, NGX_HTTP_OK, &body);
-
-    return rc;
+    return ngx_http_imprest_send_json(r, NGX_HTTP_OK, &body);
 
 bad:
 

@@ -44,10 +44,11 @@ ngx_http_imprest_revoke_body(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_imprest_revoke_auth(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
 {
-    ngx_int_t    rc;
-    const char  *type, *argv[5];
-    size_t       argvlen[5];
-    ngx_str_t    key;
+    ngx_int_t                        rc;
+    ngx_str_t                        key;
+    const char                      *type;
+    ngx_http_imprest_revoke_args_t   a;
+    ngx_http_imprest_script_call_t   call;
 
     switch (ngx_http_imprest_as_token_key(r, as, &type, &key, &rc)) {
 
@@ -62,19 +63,14 @@ ngx_http_imprest_revoke_auth(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
         return rc;
     }
 
-    argv[0] = "1";
-    argvlen[0] = 1;
-    argv[1] = (char *) key.data;
-    argvlen[1] = key.len;
-    argv[2] = (char *) as->imcf->redis.prefix.data;
-    argvlen[2] = as->imcf->redis.prefix.len;
-    argv[3] = (char *) as->client_id.data;
-    argvlen[3] = as->client_id.len;
-    argv[4] = type;
-    argvlen[4] = 2;
+    a.key = key;
+    a.prefix = as->imcf->redis.prefix;
+    a.cid = as->client_id;
+    a.type = type;
 
-    return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_revoke,
-                                    5, argv, argvlen,
+    ngx_http_imprest_script_revoke_call(&call, &a);
+
+    return ngx_http_imprest_as_eval(r, as, &call,
                                     ngx_http_imprest_revoke_done);
 }
 
@@ -83,6 +79,8 @@ static ngx_int_t
 ngx_http_imprest_revoke_done(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
     redisReply *reply)
 {
+    ngx_int_t  rc;
+
     /* RFC 7009 2.2.1: the token may still be valid, so say so with 503 */
     if (reply == NULL) {
         return ngx_http_imprest_as_error(r, as, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -90,9 +88,9 @@ ngx_http_imprest_revoke_done(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
                    "the authorization service is unavailable");
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1
-        || reply->element[0]->type != REDIS_REPLY_INTEGER)
-    {
+    rc = ngx_http_imprest_script_revoke_reply(r, reply);
+
+    if (rc == NGX_ERROR) {
         ngx_http_imprest_redis_reset(r->connection->log,
                                      "reply does not match the revoke script");
 
@@ -103,7 +101,7 @@ ngx_http_imprest_revoke_done(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "imprest: revocation by client \"%V\": %s", &as->client_id,
-                  reply->element[0]->integer ? "revoked" : "nothing to do");
+                  (rc == NGX_OK) ? "revoked" : "nothing to do");
 
     return ngx_http_imprest_revoke_ok(r);
 }

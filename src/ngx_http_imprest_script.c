@@ -13,6 +13,17 @@
 
 static ngx_int_t ngx_http_imprest_script_sha1(ngx_log_t *log,
     ngx_http_imprest_redis_script_t *s);
+static void ngx_http_imprest_script_begin(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_redis_script_t *script, const char *nkeys);
+static void ngx_http_imprest_script_str(ngx_http_imprest_script_call_t *c,
+    ngx_str_t *s);
+static void ngx_http_imprest_script_flag(ngx_http_imprest_script_call_t *c,
+    ngx_uint_t flag);
+static void ngx_http_imprest_script_num(ngx_http_imprest_script_call_t *c,
+    time_t n);
+static redisReply **ngx_http_imprest_script_array(redisReply *rep);
+static ngx_int_t ngx_http_imprest_script_grant_reply(redisReply *rep,
+    ngx_http_imprest_grant_reply_t *out);
 
 
 /* src/lua/token.lua */
@@ -247,6 +258,502 @@ ngx_http_imprest_script_library(ngx_conf_t *cf,
     }
 
     rcf->library.len = p - rcf->library.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The calls.  Each builds numkeys, KEYS and ARGV in the order of its
+ * script's header comment; an empty string is passed as "" and a number
+ * in decimal, as the scripts read them.
+ */
+
+static void
+ngx_http_imprest_script_begin(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_redis_script_t *script, const char *nkeys)
+{
+    c->script = script;
+    c->nnum = 0;
+    c->argv[0] = nkeys;
+    c->len[0] = 1;
+    c->argc = 1;
+}
+
+
+static void
+ngx_http_imprest_script_str(ngx_http_imprest_script_call_t *c, ngx_str_t *s)
+{
+    c->argv[c->argc] = s->len ? (const char *) s->data : "";
+    c->len[c->argc++] = s->len;
+}
+
+
+static void
+ngx_http_imprest_script_flag(ngx_http_imprest_script_call_t *c,
+    ngx_uint_t flag)
+{
+    c->argv[c->argc] = flag ? "1" : "0";
+    c->len[c->argc++] = 1;
+}
+
+
+static void
+ngx_http_imprest_script_num(ngx_http_imprest_script_call_t *c, time_t n)
+{
+    u_char  *p;
+
+    p = c->num[c->nnum++];
+
+    c->argv[c->argc] = (const char *) p;
+    c->len[c->argc++] = ngx_sprintf(p, "%T", n) - p;
+}
+
+
+void
+ngx_http_imprest_script_token_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_token_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_token, "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+
+    c->argv[c->argc] = (a->mode == 'g') ? "g" : "o";
+    c->len[c->argc++] = 1;
+
+    ngx_http_imprest_script_str(c, &a->org);
+}
+
+
+void
+ngx_http_imprest_script_client_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_client_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_client, "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->uid);
+}
+
+
+void
+ngx_http_imprest_script_consent_put_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_consent_put_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_consent_put,
+                                  "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_num(c, a->ttl);
+    ngx_http_imprest_script_str(c, &a->uid);
+    ngx_http_imprest_script_str(c, &a->cid);
+    ngx_http_imprest_script_str(c, &a->redirect_uri);
+    ngx_http_imprest_script_flag(c, a->ru_given);
+    ngx_http_imprest_script_str(c, &a->scope);
+    ngx_http_imprest_script_str(c, &a->state);
+    ngx_http_imprest_script_str(c, &a->challenge);
+}
+
+
+void
+ngx_http_imprest_script_consent_take_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_consent_take_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_consent_take,
+                                  "2");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->code_key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->uid);
+    ngx_http_imprest_script_str(c, &a->decision);
+    ngx_http_imprest_script_str(c, &a->orgs);
+    ngx_http_imprest_script_num(c, a->code_ttl);
+    ngx_http_imprest_script_num(c, a->now);
+}
+
+
+void
+ngx_http_imprest_script_redeem_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_redeem_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_redeem, "4");
+    ngx_http_imprest_script_str(c, &a->code_key);
+    ngx_http_imprest_script_str(c, &a->at_key);
+    ngx_http_imprest_script_str(c, &a->rt_key);
+    ngx_http_imprest_script_str(c, &a->grant_key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->cid);
+    ngx_http_imprest_script_str(c, &a->redirect_uri);
+    ngx_http_imprest_script_flag(c, a->ru_given);
+    ngx_http_imprest_script_str(c, &a->s256);
+    ngx_http_imprest_script_num(c, a->now);
+    ngx_http_imprest_script_num(c, a->at_ttl);
+    ngx_http_imprest_script_num(c, a->rt_ttl);
+    ngx_http_imprest_script_str(c, &a->aud);
+    ngx_http_imprest_script_str(c, &a->gid);
+    ngx_http_imprest_script_num(c, a->grant_lifetime);
+}
+
+
+void
+ngx_http_imprest_script_refresh_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_refresh_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_refresh, "3");
+    ngx_http_imprest_script_str(c, &a->old_key);
+    ngx_http_imprest_script_str(c, &a->at_key);
+    ngx_http_imprest_script_str(c, &a->rt_key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->cid);
+    ngx_http_imprest_script_str(c, &a->scope);
+    ngx_http_imprest_script_num(c, a->now);
+    ngx_http_imprest_script_num(c, a->at_ttl);
+    ngx_http_imprest_script_num(c, a->rt_ttl);
+    ngx_http_imprest_script_num(c, a->grant_lifetime);
+}
+
+
+void
+ngx_http_imprest_script_revoke_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_revoke_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_revoke, "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->cid);
+
+    c->argv[c->argc] = a->type;
+    c->len[c->argc++] = 2;
+}
+
+
+void
+ngx_http_imprest_script_introspect_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_introspect_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_introspect,
+                                  "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+}
+
+
+/*
+ * The replies.  Each must have exactly its script's shape: anything else
+ * (a garbage reply, a nil where the script never returns one) means the
+ * connection is not talking to our script.
+ */
+
+/* the elements of {integer, ...}, or NULL */
+
+static redisReply **
+ngx_http_imprest_script_array(redisReply *rep)
+{
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1
+        || rep->element[0]->type != REDIS_REPLY_INTEGER)
+    {
+        return NULL;
+    }
+
+    return rep->element;
+}
+
+
+ngx_int_t
+ngx_http_imprest_script_token_reply(ngx_http_request_t *r, redisReply *rep,
+    u_char mode, ngx_http_imprest_token_reply_t *out)
+{
+    size_t         i;
+    redisReply   **e;
+    ngx_keyval_t  *kv;
+
+    e = ngx_http_imprest_script_array(rep);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (e[0]->integer == 0) {
+        return (rep->elements == 1) ? NGX_DECLINED : NGX_ERROR;
+    }
+
+    if (e[0]->integer != 1 || rep->elements < 6
+        || ngx_http_imprest_reply_str(r, e[1], &out->uid) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[2], &out->cid) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[3], &out->scope) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[4], &out->exp) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[5], &out->aud) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    out->granted = 0;
+    out->member = 0;
+    out->orgs = NULL;
+
+    if (mode == 'g') {
+        /* granted, member */
+        if (rep->elements != 8
+            || e[6]->type != REDIS_REPLY_INTEGER
+            || e[7]->type != REDIS_REPLY_INTEGER)
+        {
+            return NGX_ERROR;
+        }
+
+        out->granted = (e[6]->integer == 1);
+        out->member = (e[7]->integer == 1);
+
+        return NGX_OK;
+    }
+
+    /* id, name pairs */
+    if ((rep->elements - 6) % 2) {
+        return NGX_ERROR;
+    }
+
+    out->orgs = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
+    if (out->orgs == NULL) {
+        return NGX_ABORT;
+    }
+
+    for (i = 6; i < rep->elements; i += 2) {
+        kv = ngx_array_push(out->orgs);
+        if (kv == NULL) {
+            return NGX_ABORT;
+        }
+
+        if (ngx_http_imprest_reply_str(r, e[i], &kv->key) != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[i + 1], &kv->value) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_imprest_script_client_reply(ngx_http_request_t *r, redisReply *rep,
+    ngx_http_imprest_client_reply_t *out)
+{
+    size_t         i;
+    redisReply   **e;
+    ngx_keyval_t  *kv;
+
+    e = ngx_http_imprest_script_array(rep);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (e[0]->integer == 0 && rep->elements == 1) {
+        return NGX_DECLINED;
+    }
+
+    if (e[0]->integer != 1 || rep->elements < 6
+        || (rep->elements - 6) % 2
+        || ngx_http_imprest_reply_str(r, e[1], &out->name) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[2], &out->secret) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[3], &out->redirect_uris)
+           != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[4], &out->scope) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[5], &out->introspect) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    out->orgs = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
+    if (out->orgs == NULL) {
+        return NGX_ABORT;
+    }
+
+    for (i = 6; i < rep->elements; i += 2) {
+        kv = ngx_array_push(out->orgs);
+        if (kv == NULL
+            || ngx_http_imprest_reply_str(r, e[i], &kv->key) != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[i + 1], &kv->value) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* 1 */
+
+ngx_int_t
+ngx_http_imprest_script_consent_put_reply(ngx_http_request_t *r,
+    redisReply *rep)
+{
+    if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_imprest_script_consent_take_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_http_imprest_consent_take_reply_t *out)
+{
+    redisReply  **e;
+
+    e = ngx_http_imprest_script_array(rep);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->status = e[0]->integer;
+
+    switch (out->status) {
+
+    case NGX_HTTP_IMPREST_CONSENT_UNKNOWN:
+    case NGX_HTTP_IMPREST_CONSENT_OTHER_USER:
+        return NGX_DECLINED;
+
+    case NGX_HTTP_IMPREST_CONSENT_APPROVED:
+    case NGX_HTTP_IMPREST_CONSENT_DENIED:
+    case NGX_HTTP_IMPREST_CONSENT_NO_ORG:
+        if (rep->elements != 4
+            || ngx_http_imprest_reply_str(r, e[1], &out->redirect_uri)
+               != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[2], &out->state) != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[3], &out->cid) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+
+    default:
+        return NGX_ERROR;
+    }
+}
+
+
+/* {0, reason}: any integer, the caller knows which it answers */
+
+static ngx_int_t
+ngx_http_imprest_script_grant_reply(redisReply *rep,
+    ngx_http_imprest_grant_reply_t *out)
+{
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2
+        || rep->element[0]->type != REDIS_REPLY_INTEGER)
+    {
+        return NGX_ERROR;
+    }
+
+    if (rep->element[0]->integer != 0) {
+        return NGX_OK;
+    }
+
+    if (rep->elements != 2 || rep->element[1]->type != REDIS_REPLY_INTEGER) {
+        return NGX_ERROR;
+    }
+
+    out->reason = rep->element[1]->integer;
+
+    return NGX_DECLINED;
+}
+
+
+/* {1, uid, scope, orgs} */
+
+ngx_int_t
+ngx_http_imprest_script_redeem_reply(ngx_http_request_t *r, redisReply *rep,
+    ngx_http_imprest_grant_reply_t *out)
+{
+    ngx_int_t     rc;
+    redisReply  **e;
+
+    rc = ngx_http_imprest_script_grant_reply(rep, out);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    e = rep->element;
+
+    if (e[0]->integer != 1 || rep->elements != 4
+        || e[1]->type != REDIS_REPLY_STRING
+        || e[3]->type != REDIS_REPLY_STRING
+        || ngx_http_imprest_reply_str(r, e[2], &out->scope) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* {1, access token scope, refresh token scope} */
+
+ngx_int_t
+ngx_http_imprest_script_refresh_reply(ngx_http_request_t *r, redisReply *rep,
+    ngx_http_imprest_grant_reply_t *out)
+{
+    ngx_int_t     rc;
+    redisReply  **e;
+
+    rc = ngx_http_imprest_script_grant_reply(rep, out);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    e = rep->element;
+
+    if (e[0]->integer != 1 || rep->elements != 3
+        || e[2]->type != REDIS_REPLY_STRING
+        || ngx_http_imprest_reply_str(r, e[1], &out->scope) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* {1} revoked: NGX_OK | {0} nothing done: NGX_DECLINED */
+
+ngx_int_t
+ngx_http_imprest_script_revoke_reply(ngx_http_request_t *r, redisReply *rep)
+{
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1
+        || rep->element[0]->type != REDIS_REPLY_INTEGER)
+    {
+        return NGX_ERROR;
+    }
+
+    return rep->element[0]->integer ? NGX_OK : NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_imprest_script_introspect_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_http_imprest_introspect_reply_t *out)
+{
+    redisReply  **e;
+
+    e = ngx_http_imprest_script_array(rep);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (e[0]->integer == 0 && rep->elements == 1) {
+        return NGX_DECLINED;
+    }
+
+    if (e[0]->integer != 1 || rep->elements != 8
+        || ngx_http_imprest_reply_str(r, e[1], &out->uid) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[2], &out->cid) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[3], &out->scope) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[4], &out->orgs) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[5], &out->iat) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[6], &out->exp) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[7], &out->aud) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

@@ -25,10 +25,10 @@ typedef struct {
 
 
 typedef struct {
-    u_char      at[NGX_HTTP_IMPREST_TOKEN_LEN];
-    u_char      rt[NGX_HTTP_IMPREST_TOKEN_LEN];
-    u_char      gid[NGX_HTTP_IMPREST_UUID_LEN];
-    ngx_uint_t  nreply;      /* elements of the script's success reply */
+    u_char                           at[NGX_HTTP_IMPREST_TOKEN_LEN];
+    u_char                           rt[NGX_HTTP_IMPREST_TOKEN_LEN];
+    u_char                           gid[NGX_HTTP_IMPREST_UUID_LEN];
+    ngx_http_imprest_grant_reply_pt  decode;    /* the script's reply */
 } ngx_http_imprest_token_ep_t;
 
 
@@ -42,7 +42,7 @@ static ngx_int_t ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
 static ngx_http_imprest_token_ep_t *ngx_http_imprest_token_ep_new(
     ngx_http_request_t *r, ngx_http_imprest_as_t *as);
 static const ngx_http_imprest_reason_t *ngx_http_imprest_token_ep_reason(
-    redisReply *e);
+    ngx_int_t code);
 static ngx_int_t ngx_http_imprest_token_ep_unavailable(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as);
 
@@ -121,15 +121,13 @@ ngx_http_imprest_token_ep_body(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_imprest_token_ep_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
 {
-    u_char                         s256[NGX_HTTP_IMPREST_PKCE_S256_LEN];
-    ngx_str_t                      code, ru, verifier, ckey, akey, rkey, gkey;
-    ngx_uint_t                     ru_given, has_verifier;
-    const char                    *argv[16];
-    size_t                         argvlen[16];
-    u_char                         now[NGX_TIME_T_LEN], att[NGX_TIME_T_LEN];
-    u_char                         rtt[NGX_TIME_T_LEN], life[NGX_TIME_T_LEN];
-    ngx_http_imprest_token_ep_t   *t;
-    ngx_http_imprest_main_conf_t  *imcf;
+    u_char                           s256[NGX_HTTP_IMPREST_PKCE_S256_LEN];
+    ngx_str_t                        code, ru, verifier;
+    ngx_uint_t                       ru_given, has_verifier;
+    ngx_http_imprest_token_ep_t     *t;
+    ngx_http_imprest_main_conf_t    *imcf;
+    ngx_http_imprest_redeem_args_t   a;
+    ngx_http_imprest_script_call_t   call;
 
     imcf = as->imcf;
 
@@ -171,64 +169,53 @@ ngx_http_imprest_token_ep_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
         return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
-    /* {1, uid, scope, orgs} */
-    t->nreply = 4;
+    t->decode = ngx_http_imprest_script_redeem_reply;
 
     if (ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_CODE, code.data,
-                                code.len, &ckey)
+                                code.len, &a.code_key)
         != NGX_OK
         || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_AT, t->at,
-                                   NGX_HTTP_IMPREST_TOKEN_LEN, &akey)
+                                   NGX_HTTP_IMPREST_TOKEN_LEN, &a.at_key)
            != NGX_OK
         || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_RT, t->rt,
-                                   NGX_HTTP_IMPREST_TOKEN_LEN, &rkey)
+                                   NGX_HTTP_IMPREST_TOKEN_LEN, &a.rt_key)
            != NGX_OK)
     {
         return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
     if (ngx_http_imprest_as_id_key(r, imcf, NGX_HTTP_IMPREST_KEY_GRANT,
-                                   t->gid, NGX_HTTP_IMPREST_UUID_LEN, &gkey)
+                                   t->gid, NGX_HTTP_IMPREST_UUID_LEN,
+                                   &a.grant_key)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    argv[0] = "4";
-    argvlen[0] = 1;
-    argv[1] = (char *) ckey.data;
-    argvlen[1] = ckey.len;
-    argv[2] = (char *) akey.data;
-    argvlen[2] = akey.len;
-    argv[3] = (char *) rkey.data;
-    argvlen[3] = rkey.len;
-    argv[4] = (char *) gkey.data;
-    argvlen[4] = gkey.len;
-    argv[5] = (char *) imcf->redis.prefix.data;
-    argvlen[5] = imcf->redis.prefix.len;
-    argv[6] = (char *) as->client_id.data;
-    argvlen[6] = as->client_id.len;
-    argv[7] = (char *) (ru_given ? ru.data : (u_char *) "");
-    argvlen[7] = ru_given ? ru.len : 0;
-    argv[8] = ru_given ? "1" : "0";
-    argvlen[8] = 1;
-    argv[9] = (char *) (has_verifier ? s256 : (u_char *) "");
-    argvlen[9] = has_verifier ? NGX_HTTP_IMPREST_PKCE_S256_LEN : 0;
-    argv[10] = (char *) now;
-    argvlen[10] = ngx_sprintf(now, "%T", ngx_time()) - now;
-    argv[11] = (char *) att;
-    argvlen[11] = ngx_sprintf(att, "%T", imcf->access_ttl) - att;
-    argv[12] = (char *) rtt;
-    argvlen[12] = ngx_sprintf(rtt, "%T", imcf->refresh_ttl) - rtt;
-    argv[13] = (char *) imcf->token_audience.data;
-    argvlen[13] = imcf->token_audience.len;
-    argv[14] = (char *) t->gid;
-    argvlen[14] = NGX_HTTP_IMPREST_UUID_LEN;
-    argv[15] = (char *) life;
-    argvlen[15] = ngx_sprintf(life, "%T", imcf->grant_lifetime) - life;
+    a.prefix = imcf->redis.prefix;
+    a.cid = as->client_id;
 
-    return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_redeem,
-                                    16, argv, argvlen,
+    if (ru_given) {
+        a.redirect_uri = ru;
+
+    } else {
+        ngx_str_null(&a.redirect_uri);
+    }
+
+    a.ru_given = ru_given;
+    a.s256.data = s256;
+    a.s256.len = has_verifier ? NGX_HTTP_IMPREST_PKCE_S256_LEN : 0;
+    a.now = ngx_time();
+    a.at_ttl = imcf->access_ttl;
+    a.rt_ttl = imcf->refresh_ttl;
+    a.aud = imcf->token_audience;
+    a.gid.data = t->gid;
+    a.gid.len = NGX_HTTP_IMPREST_UUID_LEN;
+    a.grant_lifetime = imcf->grant_lifetime;
+
+    ngx_http_imprest_script_redeem_call(&call, &a);
+
+    return ngx_http_imprest_as_eval(r, as, &call,
                                     ngx_http_imprest_token_ep_issued);
 }
 
@@ -237,15 +224,13 @@ static ngx_int_t
 ngx_http_imprest_token_ep_refresh(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as)
 {
-    u_char                        *p;
-    ngx_str_t                      rt, scope, okey, akey, rkey;
-    ngx_uint_t                     has_scope;
-    const char                    *argv[11];
-    size_t                         argvlen[11];
-    u_char                         now[NGX_TIME_T_LEN], att[NGX_TIME_T_LEN];
-    u_char                         rtt[NGX_TIME_T_LEN], life[NGX_TIME_T_LEN];
-    ngx_http_imprest_token_ep_t   *t;
-    ngx_http_imprest_main_conf_t  *imcf;
+    u_char                            *p;
+    ngx_str_t                          rt, scope;
+    ngx_uint_t                         has_scope;
+    ngx_http_imprest_token_ep_t       *t;
+    ngx_http_imprest_main_conf_t      *imcf;
+    ngx_http_imprest_script_call_t     call;
+    ngx_http_imprest_refresh_args_t    a;
 
     imcf = as->imcf;
 
@@ -289,47 +274,39 @@ ngx_http_imprest_token_ep_refresh(ngx_http_request_t *r,
         return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
-    /* {1, access token scope, refresh token scope} */
-    t->nreply = 3;
+    t->decode = ngx_http_imprest_script_refresh_reply;
 
     if (ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_RT, rt.data,
-                                rt.len, &okey)
+                                rt.len, &a.old_key)
         != NGX_OK
         || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_AT, t->at,
-                                   NGX_HTTP_IMPREST_TOKEN_LEN, &akey)
+                                   NGX_HTTP_IMPREST_TOKEN_LEN, &a.at_key)
            != NGX_OK
         || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_RT, t->rt,
-                                   NGX_HTTP_IMPREST_TOKEN_LEN, &rkey)
+                                   NGX_HTTP_IMPREST_TOKEN_LEN, &a.rt_key)
            != NGX_OK)
     {
         return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
-    argv[0] = "3";
-    argvlen[0] = 1;
-    argv[1] = (char *) okey.data;
-    argvlen[1] = okey.len;
-    argv[2] = (char *) akey.data;
-    argvlen[2] = akey.len;
-    argv[3] = (char *) rkey.data;
-    argvlen[3] = rkey.len;
-    argv[4] = (char *) imcf->redis.prefix.data;
-    argvlen[4] = imcf->redis.prefix.len;
-    argv[5] = (char *) as->client_id.data;
-    argvlen[5] = as->client_id.len;
-    argv[6] = (char *) (has_scope ? scope.data : (u_char *) "");
-    argvlen[6] = has_scope ? scope.len : 0;
-    argv[7] = (char *) now;
-    argvlen[7] = ngx_sprintf(now, "%T", ngx_time()) - now;
-    argv[8] = (char *) att;
-    argvlen[8] = ngx_sprintf(att, "%T", imcf->access_ttl) - att;
-    argv[9] = (char *) rtt;
-    argvlen[9] = ngx_sprintf(rtt, "%T", imcf->refresh_ttl) - rtt;
-    argv[10] = (char *) life;
-    argvlen[10] = ngx_sprintf(life, "%T", imcf->grant_lifetime) - life;
+    a.prefix = imcf->redis.prefix;
+    a.cid = as->client_id;
 
-    return ngx_http_imprest_as_eval(r, as, &ngx_http_imprest_script_refresh,
-                                    11, argv, argvlen,
+    if (has_scope) {
+        a.scope = scope;
+
+    } else {
+        ngx_str_null(&a.scope);
+    }
+
+    a.now = ngx_time();
+    a.at_ttl = imcf->access_ttl;
+    a.rt_ttl = imcf->refresh_ttl;
+    a.grant_lifetime = imcf->grant_lifetime;
+
+    ngx_http_imprest_script_refresh_call(&call, &a);
+
+    return ngx_http_imprest_as_eval(r, as, &call,
                                     ngx_http_imprest_token_ep_issued);
 }
 
@@ -405,16 +382,12 @@ static const ngx_http_imprest_reason_t  ngx_http_imprest_token_ep_reasons[] = {
 /* NULL: not one of the scripts' codes, so not their reply */
 
 static const ngx_http_imprest_reason_t *
-ngx_http_imprest_token_ep_reason(redisReply *e)
+ngx_http_imprest_token_ep_reason(ngx_int_t code)
 {
     const ngx_http_imprest_reason_t  *rs;
 
-    if (e->type != REDIS_REPLY_INTEGER) {
-        return NULL;
-    }
-
     for (rs = ngx_http_imprest_token_ep_reasons; rs->error; rs++) {
-        if (rs->code == e->integer) {
+        if (rs->code == code) {
             return rs;
         }
     }
@@ -434,28 +407,23 @@ ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
     u_char                            *p;
-    ngx_str_t                          body, scope;
-    redisReply                       **e;
+    ngx_int_t                          rc;
+    ngx_str_t                          body;
     ngx_http_imprest_token_ep_t       *t;
+    ngx_http_imprest_grant_reply_t     gr;
     const ngx_http_imprest_reason_t   *reason;
 
     if (reply == NULL) {
         return ngx_http_imprest_token_ep_unavailable(r, as);
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
-        || reply->element[0]->type != REDIS_REPLY_INTEGER)
-    {
-        goto bad;
-    }
-
-    e = reply->element;
     t = as->data;
 
-    if (e[0]->integer == 0) {
-        if (reply->elements != 2
-            || (reason = ngx_http_imprest_token_ep_reason(e[1])) == NULL)
-        {
+    rc = t->decode(r, reply, &gr);
+
+    if (rc == NGX_DECLINED) {
+        reason = ngx_http_imprest_token_ep_reason(gr.reason);
+        if (reason == NULL) {
             goto bad;
         }
 
@@ -464,13 +432,7 @@ ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
     }
 
     /* exactly the script's success shape, or nothing is handed out */
-    if (e[0]->integer != 1 || reply->elements != t->nreply
-        || e[1]->type != REDIS_REPLY_STRING
-        || e[reply->elements - 1]->type != REDIS_REPLY_STRING
-        || e[2]->type != REDIS_REPLY_STRING
-        || ngx_http_imprest_reply_str(r, e[t->nreply == 4 ? 2 : 1], &scope)
-           != NGX_OK)
-    {
+    if (rc != NGX_OK) {
         goto bad;
     }
 
@@ -481,7 +443,8 @@ ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
     body.len = sizeof("{\"access_token\":\"\",\"refresh_token\":\"\","
                       "\"token_type\":\"Bearer\",\"expires_in\":,"
                       "\"scope\":\"\"}\n") - 1
-               + 2 * NGX_HTTP_IMPREST_TOKEN_LEN + NGX_TIME_T_LEN + scope.len;
+               + 2 * NGX_HTTP_IMPREST_TOKEN_LEN + NGX_TIME_T_LEN
+               + gr.scope.len;
 
     body.data = ngx_pnalloc(r->pool, body.len);
     if (body.data == NULL) {
@@ -494,7 +457,7 @@ ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
                     "\"scope\":\"%V\"}\n",
                     (size_t) NGX_HTTP_IMPREST_TOKEN_LEN, t->at,
                     (size_t) NGX_HTTP_IMPREST_TOKEN_LEN, t->rt,
-                    as->imcf->access_ttl, &scope);
+                    as->imcf->access_ttl, &gr.scope);
     body.len = p - body.data;
 
     return ngx_http_imprest_send_json(r, NGX_HTTP_OK, &body);
