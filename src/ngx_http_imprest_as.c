@@ -459,8 +459,7 @@ ngx_http_imprest_as_client_reply(ngx_http_request_t *r,
     rc = ngx_http_imprest_script_client_reply(r, reply, &cr);
 
     if (rc == NGX_ERROR) {
-        ngx_http_imprest_redis_reset(r->connection->log,
-                                     "reply does not match the client script");
+        ngx_http_imprest_redis_reset("reply does not match the client script");
         return NGX_ERROR;
     }
 

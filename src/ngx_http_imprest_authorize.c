@@ -526,11 +526,11 @@ ngx_http_imprest_authorize_stored(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply)
 {
     if (reply == NULL
-        || ngx_http_imprest_script_consent_put_reply(r, reply) != NGX_OK)
+        || ngx_http_imprest_script_consent_put_reply(reply) != NGX_OK)
     {
         if (reply) {
-            ngx_http_imprest_redis_reset(r->connection->log,
-                               "reply does not match the consent script");
+            ngx_http_imprest_redis_reset(
+                "reply does not match the consent script");
         }
 
         /* the redirect URI is known, but no page without a stored request */
@@ -765,8 +765,7 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
 
 bad:
 
-    ngx_http_imprest_redis_reset(r->connection->log,
-                                 "reply does not match the consent script");
+    ngx_http_imprest_redis_reset("reply does not match the consent script");
 
     return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                "Temporarily unavailable", "Please try again in a moment.");

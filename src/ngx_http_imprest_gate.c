@@ -444,8 +444,7 @@ ngx_http_imprest_copy_reply(ngx_http_request_t *r,
     }
 
     if (rc == NGX_ERROR) {
-        ngx_http_imprest_redis_reset(r->connection->log,
-                                     "reply does not match the token script");
+        ngx_http_imprest_redis_reset("reply does not match the token script");
         return NGX_ERROR;
     }
 

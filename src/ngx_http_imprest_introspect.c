@@ -186,8 +186,7 @@ ngx_http_imprest_introspect_done(ngx_http_request_t *r,
 
 bad:
 
-    ngx_http_imprest_redis_reset(r->connection->log,
-                                 "reply does not match the introspect script");
+    ngx_http_imprest_redis_reset("reply does not match the introspect script");
 
     return ngx_http_imprest_as_error(r, as, NGX_HTTP_SERVICE_UNAVAILABLE,
                "temporarily_unavailable",

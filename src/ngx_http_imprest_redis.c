@@ -349,7 +349,7 @@ ngx_http_imprest_redis_drop(ngx_http_imprest_redis_peer_t *p,
 
 
 void
-ngx_http_imprest_redis_reset(ngx_log_t *log, const char *why)
+ngx_http_imprest_redis_reset(const char *why)
 {
     if (ngx_http_imprest_redis_peer) {
         ngx_http_imprest_redis_drop(ngx_http_imprest_redis_peer, NGX_LOG_ERR,

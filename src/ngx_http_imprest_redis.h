@@ -79,7 +79,7 @@ ngx_int_t ngx_http_imprest_reply_str(ngx_http_request_t *r, redisReply *e,
     ngx_str_t *dst);
 
 /* Drops the connection after a reply that breaks the protocol contract. */
-void ngx_http_imprest_redis_reset(ngx_log_t *log, const char *why);
+void ngx_http_imprest_redis_reset(const char *why);
 
 
 #endif /* _NGX_HTTP_IMPREST_REDIS_H_INCLUDED_ */

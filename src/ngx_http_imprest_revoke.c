@@ -88,11 +88,10 @@ ngx_http_imprest_revoke_done(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
                    "the authorization service is unavailable");
     }
 
-    rc = ngx_http_imprest_script_revoke_reply(r, reply);
+    rc = ngx_http_imprest_script_revoke_reply(reply);
 
     if (rc == NGX_ERROR) {
-        ngx_http_imprest_redis_reset(r->connection->log,
-                                     "reply does not match the revoke script");
+        ngx_http_imprest_redis_reset("reply does not match the revoke script");
 
         return ngx_http_imprest_as_error(r, as, NGX_HTTP_SERVICE_UNAVAILABLE,
                    "temporarily_unavailable",

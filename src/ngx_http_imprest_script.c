@@ -582,8 +582,7 @@ ngx_http_imprest_script_client_reply(ngx_http_request_t *r, redisReply *rep,
 /* 1 */
 
 ngx_int_t
-ngx_http_imprest_script_consent_put_reply(ngx_http_request_t *r,
-    redisReply *rep)
+ngx_http_imprest_script_consent_put_reply(redisReply *rep)
 {
     if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1) {
         return NGX_ERROR;
@@ -716,7 +715,7 @@ ngx_http_imprest_script_refresh_reply(ngx_http_request_t *r, redisReply *rep,
 /* {1} revoked: NGX_OK | {0} nothing done: NGX_DECLINED */
 
 ngx_int_t
-ngx_http_imprest_script_revoke_reply(ngx_http_request_t *r, redisReply *rep)
+ngx_http_imprest_script_revoke_reply(redisReply *rep)
 {
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1
         || rep->element[0]->type != REDIS_REPLY_INTEGER)

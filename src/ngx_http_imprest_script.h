@@ -235,16 +235,14 @@ ngx_int_t ngx_http_imprest_script_token_reply(ngx_http_request_t *r,
     redisReply *rep, u_char mode, ngx_http_imprest_token_reply_t *out);
 ngx_int_t ngx_http_imprest_script_client_reply(ngx_http_request_t *r,
     redisReply *rep, ngx_http_imprest_client_reply_t *out);
-ngx_int_t ngx_http_imprest_script_consent_put_reply(ngx_http_request_t *r,
-    redisReply *rep);
+ngx_int_t ngx_http_imprest_script_consent_put_reply(redisReply *rep);
 ngx_int_t ngx_http_imprest_script_consent_take_reply(ngx_http_request_t *r,
     redisReply *rep, ngx_http_imprest_consent_take_reply_t *out);
 ngx_int_t ngx_http_imprest_script_redeem_reply(ngx_http_request_t *r,
     redisReply *rep, ngx_http_imprest_grant_reply_t *out);
 ngx_int_t ngx_http_imprest_script_refresh_reply(ngx_http_request_t *r,
     redisReply *rep, ngx_http_imprest_grant_reply_t *out);
-ngx_int_t ngx_http_imprest_script_revoke_reply(ngx_http_request_t *r,
-    redisReply *rep);
+ngx_int_t ngx_http_imprest_script_revoke_reply(redisReply *rep);
 ngx_int_t ngx_http_imprest_script_introspect_reply(ngx_http_request_t *r,
     redisReply *rep, ngx_http_imprest_introspect_reply_t *out);
 

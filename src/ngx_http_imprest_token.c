@@ -464,8 +464,7 @@ ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
 
 bad:
 
-    ngx_http_imprest_redis_reset(r->connection->log,
-                                 "reply does not match the token script");
+    ngx_http_imprest_redis_reset("reply does not match the token script");
 
     return ngx_http_imprest_token_ep_unavailable(r, as);
 }
