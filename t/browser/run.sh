@@ -228,31 +228,10 @@ http {
 }
 EOF
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
-    --appendonly no --dir "$tmp/redis" --logfile "$tmp/redis/redis.log" &
-redis_pid=$!
-for i in $(seq 50); do
-    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
-
-if ! "$nginx" -p "$tmp/" -c conf/nginx.conf -e stderr -t -q; then
-    echo "browser: nginx -t failed" >&2
-    exit 1
-fi
-
-# nginx as our own child (daemon off): it stops the moment we do
-# (its stderr kept: a sanitizer build reports there)
-"$nginx" -p "$tmp/" -c conf/nginx.conf -e stderr -g 'daemon off;' \
-    2> "$tmp/logs/stderr.log" &
-nginx_pid=$!
-up=
-for i in $(seq 50); do
-    curl -s -o /dev/null --cacert "$tmp/conf/cert.pem" "$issuer/health" \
-        && { up=1; break; }
-    sleep 0.1
-done
-[ -n "$up" ] || { echo "browser: nginx did not come up" >&2; exit 1; }
+name=browser
+. "$repo/t/lib/servers.sh"
+start_redis
+start_nginx "$issuer/health" --cacert "$tmp/conf/cert.pem"
 
 export IMPREST_REDIS=127.0.0.1:$redis_port
 org1=3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b
