@@ -28,6 +28,8 @@ typedef struct {
     u_char                           at[NGX_HTTP_IMPREST_TOKEN_LEN];
     u_char                           rt[NGX_HTTP_IMPREST_TOKEN_LEN];
     u_char                           gid[NGX_HTTP_IMPREST_UUID_LEN];
+    ngx_str_t                        at_key;    /* their Redis keys */
+    ngx_str_t                        rt_key;
     ngx_http_imprest_grant_reply_pt  decode;    /* the script's reply */
 } ngx_http_imprest_token_ep_t;
 
@@ -173,16 +175,13 @@ ngx_http_imprest_token_ep_code(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
 
     if (ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_CODE, code.data,
                                 code.len, &a.code_key)
-        != NGX_OK
-        || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_AT, t->at,
-                                   NGX_HTTP_IMPREST_TOKEN_LEN, &a.at_key)
-           != NGX_OK
-        || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_RT, t->rt,
-                                   NGX_HTTP_IMPREST_TOKEN_LEN, &a.rt_key)
-           != NGX_OK)
+        != NGX_OK)
     {
         return ngx_http_imprest_token_ep_unavailable(r, as);
     }
+
+    a.at_key = t->at_key;
+    a.rt_key = t->rt_key;
 
     if (ngx_http_imprest_as_id_key(r, imcf, NGX_HTTP_IMPREST_KEY_GRANT,
                                    t->gid, NGX_HTTP_IMPREST_UUID_LEN,
@@ -278,16 +277,13 @@ ngx_http_imprest_token_ep_refresh(ngx_http_request_t *r,
 
     if (ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_RT, rt.data,
                                 rt.len, &a.old_key)
-        != NGX_OK
-        || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_AT, t->at,
-                                   NGX_HTTP_IMPREST_TOKEN_LEN, &a.at_key)
-           != NGX_OK
-        || ngx_http_imprest_as_key(r, imcf, NGX_HTTP_IMPREST_KEY_RT, t->rt,
-                                   NGX_HTTP_IMPREST_TOKEN_LEN, &a.rt_key)
-           != NGX_OK)
+        != NGX_OK)
     {
         return ngx_http_imprest_token_ep_unavailable(r, as);
     }
+
+    a.at_key = t->at_key;
+    a.rt_key = t->rt_key;
 
     a.prefix = imcf->redis.prefix;
     a.cid = as->client_id;
@@ -329,6 +325,17 @@ ngx_http_imprest_token_ep_new(ngx_http_request_t *r, ngx_http_imprest_as_t *as)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "imprest: RAND_bytes failed");
+        return NULL;
+    }
+
+    if (ngx_http_imprest_as_key(r, as->imcf, NGX_HTTP_IMPREST_KEY_AT, t->at,
+                                NGX_HTTP_IMPREST_TOKEN_LEN, &t->at_key)
+        != NGX_OK
+        || ngx_http_imprest_as_key(r, as->imcf, NGX_HTTP_IMPREST_KEY_RT,
+                                   t->rt, NGX_HTTP_IMPREST_TOKEN_LEN,
+                                   &t->rt_key)
+           != NGX_OK)
+    {
         return NULL;
     }
 
