@@ -1,5 +1,6 @@
 # Imprest gateway: build, test, demo, benchmark.
 #   make test   installs missing Debian packages, builds, runs every test
+#   make fuzz   libFuzzer targets of the nginx-free parsers, FUZZ_SECONDS each
 #   make demo   runs the gateway on a private Redis with the demo config
 
 SHELL      := /bin/bash
@@ -15,7 +16,7 @@ CORE_SRCS  := src/ngx_http_imprest_core.c src/ngx_http_imprest_schema.c
 CORE_HDRS  := src/ngx_http_imprest_core.h src/ngx_http_imprest_schema.h
 MODULE_SRCS := config ngx_http_imprest_module.c $(wildcard src/*.c src/*.h)
 
-.PHONY: all deps lua-check module imprestctl unit test test-nginx asan demo bench clean check-examples install
+.PHONY: all deps lua-check module imprestctl unit fuzz test test-nginx asan demo bench clean check-examples install
 
 all: module imprestctl
 
@@ -70,10 +71,18 @@ unit: deps $(BUILD)/unit-core $(BUILD)/unit-oauth
 	$(BUILD)/unit-core
 	$(BUILD)/unit-oauth
 
+# libFuzzer targets t/fuzz/fuzz_*.c (clang), each run FUZZ_SECONDS on a
+# scratch copy of its seed corpus; `make test` runs them for 2 s each.
+FUZZ_SECONDS ?= 60
+
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
+
 # The README's test command: unit tests, conf examples, the Test::Nginx
 # suite on a private Redis, the demo walkthrough as a smoke test, a real
 # OAuth client library (e2e) and a real browser on the consent page.
 test: deps module imprestctl unit
+	@FUZZ_SECONDS=2 tools/fuzz.sh
 	@tools/check-conf-examples.sh
 	@tools/run-tests.sh
 	@tools/test-demo.sh
