@@ -22,6 +22,8 @@
 set -u
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+name=browser
+. "$repo/t/lib/servers.sh"
 ctl=${IMPREST_CTL:-$repo/build/imprestctl}
 module=${IMPREST_MODULE:-$repo/build/nginx-dev/objs/ngx_http_imprest_module.so}
 nginx=${NGINX:-${TEST_NGINX_BINARY:-/usr/sbin/nginx}}
@@ -41,16 +43,7 @@ if ! "$py" -c 'import selenium.webdriver' 2>/dev/null; then
     exit 1
 fi
 
-port_range=${BROWSER_PORTS:-29960-29969}
-ports=()
-for p in $(seq "${port_range%-*}" "${port_range#*-}"); do
-    (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || ports+=("$p")
-    [ ${#ports[@]} -eq 4 ] && break
-done
-if [ ${#ports[@]} -lt 4 ]; then
-    echo "browser: fewer than 4 free ports in $port_range" >&2
-    exit 1
-fi
+free_ports "${BROWSER_PORTS:-29960-29969}" 4
 redis_port=${ports[0]} gw_port=${ports[1]} app_port=${ports[2]}
 driver_port=${ports[3]}
 # two origins: the issuer by address, the app by name (and another port)
@@ -228,8 +221,6 @@ http {
 }
 EOF
 
-name=browser
-. "$repo/t/lib/servers.sh"
 start_redis
 start_nginx "$issuer/health" --cacert "$tmp/conf/cert.pem"
 

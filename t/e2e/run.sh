@@ -19,6 +19,8 @@
 set -u
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+name=e2e
+. "$repo/t/lib/servers.sh"
 ctl=${IMPREST_CTL:-$repo/build/imprestctl}
 module=${IMPREST_MODULE:-$repo/build/nginx-dev/objs/ngx_http_imprest_module.so}
 nginx=${NGINX:-${TEST_NGINX_BINARY:-/usr/sbin/nginx}}
@@ -40,16 +42,7 @@ fi
 
 # three free ports in E2E_PORTS (FIRST-LAST, default 29950-29959):
 # Redis, the gateway, the echo upstream
-port_range=${E2E_PORTS:-29950-29959}
-ports=()
-for p in $(seq "${port_range%-*}" "${port_range#*-}"); do
-    (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || ports+=("$p")
-    [ ${#ports[@]} -eq 3 ] && break
-done
-if [ ${#ports[@]} -lt 3 ]; then
-    echo "e2e: fewer than 3 free ports in $port_range" >&2
-    exit 1
-fi
+free_ports "${E2E_PORTS:-29950-29959}" 3
 redis_port=${ports[0]} gw_port=${ports[1]} up_port=${ports[2]}
 base=http://127.0.0.1:$gw_port
 
@@ -160,8 +153,6 @@ http {
 }
 EOF
 
-name=e2e
-. "$repo/t/lib/servers.sh"
 start_redis
 start_nginx "$base/health"
 

@@ -1,7 +1,19 @@
-# Sourced by t/e2e/run.sh and t/browser/run.sh: a private redis-server and
-# nginx (as our own children) under a temporary prefix.  The caller sets
-# tmp, nginx, redis_port and name (for messages), and kills redis_pid and
-# nginx_pid on exit.
+# Sourced by t/e2e/run.sh and t/browser/run.sh: free ports, and a private
+# redis-server and nginx (as our own children) under a temporary prefix.
+# The caller sets name (for messages), tmp, nginx and redis_port, and
+# kills redis_pid and nginx_pid on exit.
+
+# free_ports FIRST-LAST N: the array ports gets the first N ports of the
+# range that nothing listens on
+free_ports() {
+    ports=()
+    for p in $(seq "${1%-*}" "${1#*-}"); do
+        (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || ports+=("$p")
+        [ ${#ports[@]} -eq "$2" ] && return 0
+    done
+    echo "$name: fewer than $2 free ports in $1" >&2
+    exit 1
+}
 
 # start_redis: redis-server on 127.0.0.1:$redis_port, in $tmp/redis
 start_redis() {
