@@ -27,7 +27,12 @@
 
 #define NGX_HTTP_IMPREST_TOKEN_CR       "cr"
 #define NGX_HTTP_IMPREST_MAX_ORGS       64
-#define NGX_HTTP_IMPREST_MAX_ORGS_TEXT  "64"
+
+/* the limit as text for our pages: one number, written once */
+#define NGX_HTTP_IMPREST_STR(n)         NGX_HTTP_IMPREST_STR_(n)
+#define NGX_HTTP_IMPREST_STR_(n)        #n
+#define NGX_HTTP_IMPREST_MAX_ORGS_TEXT                                        \
+    NGX_HTTP_IMPREST_STR(NGX_HTTP_IMPREST_MAX_ORGS)
 
 /* more organizations than this: one list box instead of checkboxes */
 #define NGX_HTTP_IMPREST_CONSENT_CHECKBOXES  20

@@ -22,8 +22,9 @@ static void ngx_http_imprest_script_flag(ngx_http_imprest_script_call_t *c,
 static void ngx_http_imprest_script_num(ngx_http_imprest_script_call_t *c,
     time_t n);
 static redisReply **ngx_http_imprest_script_array(redisReply *rep);
-static ngx_int_t ngx_http_imprest_script_grant_reply(redisReply *rep,
-    ngx_http_imprest_grant_reply_t *out);
+static ngx_int_t ngx_http_imprest_script_grant_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_http_imprest_grant_reply_t *out, size_t n,
+    size_t scope);
 
 
 /* src/lua/token.lua */
@@ -631,29 +632,48 @@ ngx_http_imprest_script_consent_take_reply(ngx_http_request_t *r,
 }
 
 
-/* {0, reason}: any integer, the caller knows which it answers */
+/*
+ * Both grants: {0, reason} (any integer: the caller knows which it
+ * answers), or {1, ...} of n elements, every one after the first a
+ * string, the access token's scope at index scope.
+ */
 
 static ngx_int_t
-ngx_http_imprest_script_grant_reply(redisReply *rep,
-    ngx_http_imprest_grant_reply_t *out)
+ngx_http_imprest_script_grant_reply(ngx_http_request_t *r, redisReply *rep,
+    ngx_http_imprest_grant_reply_t *out, size_t n, size_t scope)
 {
+    size_t        i;
+    redisReply  **e;
+
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2
         || rep->element[0]->type != REDIS_REPLY_INTEGER)
     {
         return NGX_ERROR;
     }
 
-    if (rep->element[0]->integer != 0) {
-        return NGX_OK;
+    e = rep->element;
+
+    if (e[0]->integer == 0) {
+        if (rep->elements != 2 || e[1]->type != REDIS_REPLY_INTEGER) {
+            return NGX_ERROR;
+        }
+
+        out->reason = e[1]->integer;
+
+        return NGX_DECLINED;
     }
 
-    if (rep->elements != 2 || rep->element[1]->type != REDIS_REPLY_INTEGER) {
+    if (e[0]->integer != 1 || rep->elements != n) {
         return NGX_ERROR;
     }
 
-    out->reason = rep->element[1]->integer;
+    for (i = 1; i < n; i++) {
+        if (e[i]->type != REDIS_REPLY_STRING) {
+            return NGX_ERROR;
+        }
+    }
 
-    return NGX_DECLINED;
+    return ngx_http_imprest_reply_str(r, e[scope], &out->scope);
 }
 
 
@@ -663,25 +683,7 @@ ngx_int_t
 ngx_http_imprest_script_redeem_reply(ngx_http_request_t *r, redisReply *rep,
     ngx_http_imprest_grant_reply_t *out)
 {
-    ngx_int_t     rc;
-    redisReply  **e;
-
-    rc = ngx_http_imprest_script_grant_reply(rep, out);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    e = rep->element;
-
-    if (e[0]->integer != 1 || rep->elements != 4
-        || e[1]->type != REDIS_REPLY_STRING
-        || e[3]->type != REDIS_REPLY_STRING
-        || ngx_http_imprest_reply_str(r, e[2], &out->scope) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_imprest_script_grant_reply(r, rep, out, 4, 2);
 }
 
 
@@ -691,24 +693,7 @@ ngx_int_t
 ngx_http_imprest_script_refresh_reply(ngx_http_request_t *r, redisReply *rep,
     ngx_http_imprest_grant_reply_t *out)
 {
-    ngx_int_t     rc;
-    redisReply  **e;
-
-    rc = ngx_http_imprest_script_grant_reply(rep, out);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    e = rep->element;
-
-    if (e[0]->integer != 1 || rep->elements != 3
-        || e[2]->type != REDIS_REPLY_STRING
-        || ngx_http_imprest_reply_str(r, e[1], &out->scope) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_imprest_script_grant_reply(r, rep, out, 3, 1);
 }
 
 
