@@ -224,6 +224,7 @@ ngx_http_imprest_token_ep_refresh(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as)
 {
     u_char                            *p;
+    size_t                             len;
     ngx_str_t                          rt, scope;
     ngx_uint_t                         has_scope;
     ngx_http_imprest_token_ep_t       *t;
@@ -254,18 +255,18 @@ ngx_http_imprest_token_ep_refresh(ngx_http_request_t *r,
             return ngx_http_imprest_token_ep_unavailable(r, as);
         }
 
-        if (!ngx_http_imprest_scope_valid(scope.data, scope.len)) {
+        len = ngx_http_imprest_scope_set(p, scope.data, scope.len);
+
+        if (len == 0) {
+            /* which refusal: only worth telling apart on this path */
             return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
-                       "invalid_scope", "malformed scope");
+                       "invalid_scope",
+                       ngx_http_imprest_scope_valid(scope.data, scope.len)
+                       ? "the scope is too long" : "malformed scope");
         }
 
-        scope.len = ngx_http_imprest_scope_set(p, scope.data, scope.len);
         scope.data = p;
-
-        if (scope.len == 0) {
-            return ngx_http_imprest_as_error(r, as, NGX_HTTP_BAD_REQUEST,
-                       "invalid_scope", "the scope is too long");
-        }
+        scope.len = len;
     }
 
     t = ngx_http_imprest_token_ep_new(r, as);
