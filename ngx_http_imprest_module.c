@@ -51,6 +51,14 @@ static ngx_conf_post_handler_pt  ngx_http_imprest_realm_p =
     ngx_http_imprest_realm;
 
 
+/* imprest_consent_role: the least role that may connect apps to an org */
+static ngx_conf_enum_t  ngx_http_imprest_consent_roles[] = {
+    { ngx_string("member"), 0 },
+    { ngx_string("admin"), 1 },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_imprest_commands[] = {
 
     { ngx_string("imprest_redis"),
@@ -199,6 +207,13 @@ static ngx_command_t  ngx_http_imprest_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_imprest_loc_conf_t, login_url),
       NULL },
+
+    { ngx_string("imprest_consent_role"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_imprest_loc_conf_t, consent_admins),
+      &ngx_http_imprest_consent_roles },
 
     { ngx_string("imprest_authorize"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -441,6 +456,7 @@ ngx_http_imprest_create_loc_conf(ngx_conf_t *cf)
     ilcf->identity_headers = NGX_CONF_UNSET;
     ilcf->strip_headers = NGX_CONF_UNSET_PTR;
     ilcf->retry_after = NGX_CONF_UNSET;
+    ilcf->consent_admins = NGX_CONF_UNSET_UINT;
 
     return ilcf;
 }
@@ -479,6 +495,7 @@ ngx_http_imprest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_str_value(conf->login_url, prev->login_url, "");
+    ngx_conf_merge_uint_value(conf->consent_admins, prev->consent_admins, 0);
 
     imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_imprest_module);
 

@@ -60,7 +60,7 @@ struct ngx_http_imprest_as_s {
     ngx_str_t                       redirect_uris;
     ngx_str_t                       client_scope;
     ngx_str_t                       introspect;
-    ngx_array_t                    *orgs;            /* ngx_keyval_t */
+    ngx_array_t                    *orgs;   /* ngx_http_imprest_org_t */
 
     void                           *data;            /* the endpoint's */
 };

@@ -700,6 +700,7 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
     a.orgs.len = p - orgs;
     a.code_ttl = as->imcf->code_ttl;
     a.now = ngx_time();
+    a.admins = as->ilcf->consent_admins;
 
     ngx_http_imprest_script_consent_take_call(&call, &a);
 
@@ -748,7 +749,10 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
     if (cr.status == NGX_HTTP_IMPREST_CONSENT_NO_ORG) {
         return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid request",
-                   "Choose at least one of your organizations.");
+                   as->ilcf->consent_admins
+                   ? "Choose at least one organization, each one you are "
+                     "an admin of."
+                   : "Choose at least one of your organizations.");
     }
 
     /* RFC 9700 4.12: 303, so the browser does not re-POST the form */
@@ -906,13 +910,13 @@ ngx_http_imprest_page(ngx_http_request_t *r, ngx_uint_t status,
 static int ngx_libc_cdecl
 ngx_http_imprest_org_cmp(const void *one, const void *two)
 {
-    size_t               n;
-    ngx_int_t            rc;
-    const ngx_keyval_t  *a = one, *b = two;
-    const ngx_str_t     *an, *bn;
+    size_t                         n;
+    ngx_int_t                      rc;
+    const ngx_str_t               *an, *bn;
+    const ngx_http_imprest_org_t  *a = one, *b = two;
 
-    an = a->value.len ? &a->value : &a->key;
-    bn = b->value.len ? &b->value : &b->key;
+    an = a->name.len ? &a->name : &a->id;
+    bn = b->name.len ? &b->name : &b->id;
 
     n = ngx_min(an->len, bn->len);
     rc = ngx_strncasecmp(an->data, bn->data, n);
@@ -921,7 +925,7 @@ ngx_http_imprest_org_cmp(const void *one, const void *two)
         rc = an->len < bn->len ? -1 : 1;
     }
 
-    return rc ? (int) rc : ngx_strcmp(a->key.data, b->key.data);
+    return rc ? (int) rc : ngx_strcmp(a->id.data, b->id.data);
 }
 
 
@@ -932,8 +936,8 @@ ngx_http_imprest_consent_page(ngx_http_request_t *r,
     u_char                     num[NGX_INT_T_LEN];
     const u_char              *last, *start, *t;
     ngx_str_t                  body, tok, rid, form_to, *name;
-    ngx_uint_t                 i, j, picker;
-    ngx_keyval_t              *org;
+    ngx_uint_t                 i, j, picker, grantable, may;
+    ngx_http_imprest_org_t    *org;
     ngx_http_imprest_html_t    h;
     ngx_http_imprest_scope_t  *sc;
 
@@ -1001,8 +1005,23 @@ ngx_http_imprest_consent_page(ngx_http_request_t *r,
      */
     picker = as->orgs->nelts > NGX_HTTP_IMPREST_CONSENT_CHECKBOXES;
 
+    /* imprest_consent_role admin: the others are shown, not offered */
+    grantable = 0;
+
+    for (i = 0; i < as->orgs->nelts; i++) {
+        if (!as->ilcf->consent_admins || org[i].admin) {
+            grantable++;
+        }
+    }
+
+    if (grantable < as->orgs->nelts) {
+        ngx_http_imprest_html_lit(&h, "<p>Only an organization's admins can "
+            "connect applications to it: those marked <i>admins only</i> "
+            "cannot be chosen here. Ask one of their admins.</p>");
+    }
+
     if (picker) {
-        ngx_qsort(org, as->orgs->nelts, sizeof(ngx_keyval_t),
+        ngx_qsort(org, as->orgs->nelts, sizeof(ngx_http_imprest_org_t),
                   ngx_http_imprest_org_cmp);
 
         ngx_http_imprest_html_lit(&h, "<p><label for=\"org\">Choose up to "
@@ -1017,28 +1036,48 @@ ngx_http_imprest_consent_page(ngx_http_request_t *r,
     }
 
     for (i = 0; i < as->orgs->nelts; i++) {
-        name = org[i].value.len ? &org[i].value : &org[i].key;
+        name = org[i].name.len ? &org[i].name : &org[i].id;
+        may = !as->ilcf->consent_admins || org[i].admin;
 
         if (picker) {
             ngx_http_imprest_html_lit(&h, "<option value=\"");
-            ngx_http_imprest_html_text(&h, &org[i].key);
-            ngx_http_imprest_html_lit(&h, "\">");
+            ngx_http_imprest_html_text(&h, &org[i].id);
+            ngx_http_imprest_html_lit(&h, "\"");
+
+            if (!may) {
+                ngx_http_imprest_html_lit(&h, " disabled");
+            }
+
+            ngx_http_imprest_html_lit(&h, ">");
             ngx_http_imprest_html_text(&h, name);
+
+            if (!may) {
+                ngx_http_imprest_html_lit(&h, " (admins only)");
+            }
+
             ngx_http_imprest_html_lit(&h, "</option>");
             continue;
         }
 
         ngx_http_imprest_html_lit(&h, "<div><label><input type=\"checkbox\" "
                                       "name=\"org\" value=\"");
-        ngx_http_imprest_html_text(&h, &org[i].key);
+        ngx_http_imprest_html_text(&h, &org[i].id);
         ngx_http_imprest_html_lit(&h, "\"");
 
-        if (as->orgs->nelts == 1) {
+        if (!may) {
+            ngx_http_imprest_html_lit(&h, " disabled");
+
+        } else if (grantable == 1) {
             ngx_http_imprest_html_lit(&h, " checked");
         }
 
         ngx_http_imprest_html_lit(&h, "> ");
         ngx_http_imprest_html_text(&h, name);
+
+        if (!may) {
+            ngx_http_imprest_html_lit(&h, " <i>admins only</i>");
+        }
+
         ngx_http_imprest_html_lit(&h, "</label></div>");
     }
 
@@ -1050,7 +1089,13 @@ ngx_http_imprest_consent_page(ngx_http_request_t *r,
                                   "<span class=\"s\">");
     ngx_http_imprest_html_text(&h, &az->redirect_uri);
     ngx_http_imprest_html_lit(&h, "</span>.</p><p><button type=\"submit\" "
-        "name=\"decision\" value=\"approve\">Approve</button>"
+        "name=\"decision\" value=\"approve\"");
+
+    if (grantable == 0) {
+        ngx_http_imprest_html_lit(&h, " disabled");
+    }
+
+    ngx_http_imprest_html_lit(&h, ">Approve</button>"
         "<button type=\"submit\" name=\"decision\" value=\"deny\" "
         "formnovalidate>Deny</button></p></form></main></body></html>\n");
 

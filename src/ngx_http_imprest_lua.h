@@ -39,6 +39,10 @@
 "  clients_suffix = ':clients',\n"                                            \
 "  members_suffix = ':members',\n"                                            \
 "  apps = 'clients',\n"                                                       \
+"  roles_suffix = ':roles',\n"                                                \
+"  grants_suffix = ':grants',\n"                                              \
+"  info_suffix = ':info',\n"                                                  \
+"  initial = 'initial:',\n"                                                   \
 "}\n"                                                                         \
 ""
 
@@ -61,6 +65,28 @@
 "  return type(cid) == 'string' and #cid == 28\n"                             \
 "         and string.find(cid, '^app_[0-9a-f]+$') ~= nil\n"                   \
 "         and redis.call('EXISTS', p .. K.client .. cid) == 0\n"              \
+"end\n"                                                                       \
+""
+
+#define NGX_HTTP_IMPREST_LUA_LIB_GRANTS                                       \
+"local function index_keys(p, uid, cid, orgs)\n"                              \
+"  local ks = {p .. K.user .. uid .. K.grants_suffix,\n"                      \
+"              p .. K.client .. cid .. K.grants_suffix}\n"                    \
+"  for o in string.gmatch(orgs or '', '%S+') do\n"                            \
+"    ks[#ks + 1] = p .. K.org .. o .. K.grants_suffix\n"                      \
+"  end\n"                                                                     \
+"  return ks\n"                                                               \
+"end\n"                                                                       \
+"local function grant_index(p, gid, uid, cid, orgs, ttl)\n"                   \
+"  for _, k in ipairs(index_keys(p, uid, cid, orgs)) do\n"                    \
+"    redis.call('SADD', k, gid)\n"                                            \
+"    if redis.call('TTL', k) < ttl then redis.call('EXPIRE', k, ttl) end\n"   \
+"  end\n"                                                                     \
+"end\n"                                                                       \
+"local function grant_unindex(p, gid, uid, cid, orgs)\n"                      \
+"  for _, k in ipairs(index_keys(p, uid, cid, orgs)) do\n"                    \
+"    redis.call('SREM', k, gid)\n"                                            \
+"  end\n"                                                                     \
 "end\n"                                                                       \
 ""
 
@@ -102,7 +128,87 @@
 "    redis.call('DEL', k)\n"                                                  \
 "  end\n"                                                                     \
 "  redis.call('DEL', g)\n"                                                    \
+"  local info = g .. K.info_suffix\n"                                         \
+"  local i = redis.call('HMGET', info, 'uid', 'cid', 'orgs')\n"               \
+"  if i[1] then\n"                                                            \
+"    grant_unindex(p, gid, i[1], i[2] or '', i[3])\n"                         \
+"    redis.call('DEL', info)\n"                                               \
+"  end\n"                                                                     \
 "end\n"                                                                       \
+""
+
+#define NGX_HTTP_IMPREST_LUA_APP                                              \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
+"local f = redis.call('HMGET', KEYS[1], 'name', 'secret', 'redirect_uris',\n" \
+"                     'scope', 'owner', 'created', 'rat')\n"                  \
+"if not f[1] then return {0} end\n"                                           \
+"local owner, rat = f[5] or '', f[7] or ''\n"                                 \
+"if not ((ARGV[3] ~= '' and ARGV[3] == owner)\n"                              \
+"        or (ARGV[4] ~= '' and ARGV[4] == rat)) then\n"                       \
+"  return {2}\n"                                                              \
+"end\n"                                                                       \
+"local op = ARGV[5]\n"                                                        \
+"if op == 'update' then\n"                                                    \
+"  redis.call('HSET', KEYS[1], 'name', ARGV[6], 'redirect_uris', ARGV[7],\n"  \
+"             'scope', ARGV[8])\n"                                            \
+"  f[1], f[3], f[4] = ARGV[6], ARGV[7], ARGV[8]\n"                            \
+"elseif op == 'rotate' then\n"                                                \
+"  if (f[2] or '') == '' then return {2} end\n"                               \
+"  redis.call('HSET', KEYS[1], 'secret', ARGV[6])\n"                          \
+"elseif op == 'delete' then\n"                                                \
+"  redis.call('DEL', KEYS[1])\n"                                              \
+"  redis.call('SREM', ARGV[1] .. K.apps, ARGV[2])\n"                          \
+"  if owner ~= '' then\n"                                                     \
+"    redis.call('SREM', ARGV[1] .. K.user .. owner .. K.clients_suffix,\n"    \
+"               ARGV[2])\n"                                                   \
+"  end\n"                                                                     \
+"  redis.call('DEL', ARGV[1] .. K.client .. ARGV[2] .. K.grants_suffix)\n"    \
+"end\n"                                                                       \
+"local public = 0\n"                                                          \
+"if (f[2] or '') == '' then public = 1 end\n"                                 \
+"return {1, f[1], public, f[3] or '', f[4] or '', owner, f[6] or ''}\n"       \
+""
+
+#define NGX_HTTP_IMPREST_LUA_APP_CREATE                                       \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
+"if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end\n"                 \
+"redis.call('HSET', KEYS[1], 'name', ARGV[3], 'secret', ARGV[4],\n"           \
+"           'redirect_uris', ARGV[5], 'scope', ARGV[6], 'owner', ARGV[7],\n"  \
+"           'introspect', '0', 'created', ARGV[8])\n"                         \
+"if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'rat', ARGV[9]) end\n"     \
+"redis.call('SADD', ARGV[1] .. K.apps, ARGV[2])\n"                            \
+"if ARGV[7] ~= '' then\n"                                                     \
+"  redis.call('SADD', ARGV[1] .. K.user .. ARGV[7] .. K.clients_suffix,\n"    \
+"             ARGV[2])\n"                                                     \
+"end\n"                                                                       \
+"return {1}\n"                                                                \
+""
+
+#define NGX_HTTP_IMPREST_LUA_APPS                                             \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
+"local k = ARGV[1] .. K.user .. ARGV[2] .. K.clients_suffix\n"                \
+"local ids = redis.call('SMEMBERS', k)\n"                                     \
+"table.sort(ids)\n"                                                           \
+"local out = {0}\n"                                                           \
+"for _, cid in ipairs(ids) do\n"                                              \
+"  local f = redis.call('HMGET', ARGV[1] .. K.client .. cid, 'name',\n"       \
+"                       'secret', 'redirect_uris', 'scope', 'created')\n"     \
+"  if not f[1] then\n"                                                        \
+"    redis.call('SREM', k, cid)\n"                                            \
+"  else\n"                                                                    \
+"    local public = 0\n"                                                      \
+"    if (f[2] or '') == '' then public = 1 end\n"                             \
+"    out[1] = out[1] + 1\n"                                                   \
+"    local n = #out\n"                                                        \
+"    out[n + 1] = cid\n"                                                      \
+"    out[n + 2] = f[1]\n"                                                     \
+"    out[n + 3] = public\n"                                                   \
+"    out[n + 4] = f[3] or ''\n"                                               \
+"    out[n + 5] = f[4] or ''\n"                                               \
+"    out[n + 6] = f[5] or ''\n"                                               \
+"  end\n"                                                                     \
+"end\n"                                                                       \
+"return out\n"                                                                \
 ""
 
 #define NGX_HTTP_IMPREST_LUA_CLIENT                                           \
@@ -112,14 +218,70 @@ NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
 "if not c[1] then return {0} end\n"                                           \
 "local out = {1, c[1], c[2] or '', c[3] or '', c[4] or '', c[5] or ''}\n"     \
 "if ARGV[2] ~= '' then\n"                                                     \
-"  local orgs = redis.call('SMEMBERS', ARGV[1] .. K.user .. ARGV[2] ..\n"     \
-"                          K.orgs_suffix)\n"                                  \
+"  local u = ARGV[1] .. K.user .. ARGV[2]\n"                                  \
+"  local orgs = redis.call('SMEMBERS', u .. K.orgs_suffix)\n"                 \
 "  table.sort(orgs)\n"                                                        \
 "  for _, o in ipairs(orgs) do\n"                                             \
 "    out[#out + 1] = o\n"                                                     \
 "    out[#out + 1] = redis.call('HGET', ARGV[1] .. K.org .. o,\n"             \
 "                               'name') or ''\n"                              \
+"    if redis.call('HGET', u .. K.roles_suffix, o) == 'admin' then\n"         \
+"      out[#out + 1] = 'admin'\n"                                             \
+"    else\n"                                                                  \
+"      out[#out + 1] = 'member'\n"                                            \
+"    end\n"                                                                   \
 "  end\n"                                                                     \
+"end\n"                                                                       \
+"return out\n"                                                                \
+""
+
+#define NGX_HTTP_IMPREST_LUA_CONNECTIONS                                      \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
+NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
+NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
+"local p, id, admin = ARGV[1], ARGV[3], ARGV[4]\n"                            \
+"if admin ~= '' then\n"                                                       \
+"  if ARGV[2] ~= 'org'\n"                                                     \
+"     or redis.call('SISMEMBER', p .. K.user .. admin .. K.orgs_suffix,\n"    \
+"                   id) ~= 1\n"                                               \
+"     or redis.call('HGET', p .. K.user .. admin .. K.roles_suffix,\n"        \
+"                   id) ~= 'admin' then\n"                                    \
+"    return {0}\n"                                                            \
+"  end\n"                                                                     \
+"end\n"                                                                       \
+"local kind = {user = K.user, client = K.client, org = K.org}\n"              \
+"local idx = p .. kind[ARGV[2]] .. id .. K.grants_suffix\n"                   \
+"local out, named, seen = {1, 0}, {}, {}\n"                                   \
+"local gids = redis.call('SMEMBERS', idx)\n"                                  \
+"table.sort(gids)\n"                                                          \
+"for _, gid in ipairs(gids) do\n"                                             \
+"  local i = hash(p .. K.grant .. gid .. K.info_suffix)\n"                    \
+"  if not i then\n"                                                           \
+"    redis.call('SREM', idx, gid)\n"                                          \
+"  elseif not gone(p, i.cid) then\n"                                          \
+"    local orgs = i.orgs or ''\n"                                             \
+"    if ARGV[2] == 'org' then orgs = id end\n"                                \
+"    for o in string.gmatch(orgs, '%S+') do\n"                                \
+"      if not seen[o] then seen[o] = true named[#named + 1] = o end\n"        \
+"    end\n"                                                                   \
+"    out[2] = out[2] + 1\n"                                                   \
+"    local n = #out\n"                                                        \
+"    out[n + 1] = gid\n"                                                      \
+"    out[n + 2] = i.cid or ''\n"                                              \
+"    out[n + 3] = redis.call('HGET', p .. K.client .. (i.cid or ''),\n"       \
+"                            'name') or (i.cid or '')\n"                      \
+"    out[n + 4] = i.uid or ''\n"                                              \
+"    out[n + 5] = redis.call('HGET', p .. K.user .. (i.uid or ''),\n"         \
+"                            'name') or ''\n"                                 \
+"    out[n + 6] = i.scope or ''\n"                                            \
+"    out[n + 7] = orgs\n"                                                     \
+"    out[n + 8] = i.created or ''\n"                                          \
+"    out[n + 9] = i.gexp or ''\n"                                             \
+"  end\n"                                                                     \
+"end\n"                                                                       \
+"for _, o in ipairs(named) do\n"                                              \
+"  out[#out + 1] = o\n"                                                       \
+"  out[#out + 1] = redis.call('HGET', p .. K.org .. o, 'name') or ''\n"       \
 "end\n"                                                                       \
 "return out\n"                                                                \
 ""
@@ -143,8 +305,12 @@ NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
 "if ARGV[3] ~= 'approve' then return {2, ru, st, cid} end\n"                  \
 "local n = 0\n"                                                               \
 "local uk = ARGV[1] .. K.user .. ARGV[2] .. K.orgs_suffix\n"                  \
+"local rk = ARGV[1] .. K.user .. ARGV[2] .. K.roles_suffix\n"                 \
 "for o in string.gmatch(ARGV[4], '%S+') do\n"                                 \
-"  if redis.call('SISMEMBER', uk, o) ~= 1 then return {4, ru, st, cid} end\n" \
+"  if redis.call('SISMEMBER', uk, o) ~= 1\n"                                  \
+"     or (ARGV[7] == '1' and redis.call('HGET', rk, o) ~= 'admin') then\n"    \
+"    return {4, ru, st, cid}\n"                                               \
+"  end\n"                                                                     \
 "  n = n + 1\n"                                                               \
 "end\n"                                                                       \
 "if n == 0 then return {4, ru, st, cid} end\n"                                \
@@ -155,6 +321,72 @@ NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
 "           'exp', tonumber(ARGV[6]) + tonumber(ARGV[5]))\n"                  \
 "redis.call('EXPIRE', KEYS[2], ARGV[5])\n"                                    \
 "return {1, ru, st, cid}\n"                                                   \
+""
+
+#define NGX_HTTP_IMPREST_LUA_DISCONNECT                                       \
+NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
+NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
+NGX_HTTP_IMPREST_LUA_LIB_GRANTS                                               \
+NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                               \
+"local p, cid, uid = ARGV[1], ARGV[4], ARGV[5]\n"                             \
+"local org, admin = ARGV[6], ARGV[7]\n"                                       \
+"if admin ~= '' then\n"                                                       \
+"  if org == ''\n"                                                            \
+"     or redis.call('SISMEMBER', p .. K.user .. admin .. K.orgs_suffix,\n"    \
+"                   org) ~= 1\n"                                              \
+"     or redis.call('HGET', p .. K.user .. admin .. K.roles_suffix,\n"        \
+"                   org) ~= 'admin' then\n"                                   \
+"    return {0}\n"                                                            \
+"  end\n"                                                                     \
+"end\n"                                                                       \
+"local idx, gids\n"                                                           \
+"if ARGV[2] == 'grant' then\n"                                                \
+"  gids = {ARGV[3]}\n"                                                        \
+"else\n"                                                                      \
+"  local kind = {user = K.user, client = K.client, org = K.org}\n"            \
+"  idx = p .. kind[ARGV[2]] .. ARGV[3] .. K.grants_suffix\n"                  \
+"  gids = redis.call('SMEMBERS', idx)\n"                                      \
+"end\n"                                                                       \
+"local n = 0\n"                                                               \
+"for _, gid in ipairs(gids) do\n"                                             \
+"  local g = p .. K.grant .. gid\n"                                           \
+"  local i = hash(g .. K.info_suffix)\n"                                      \
+"  if not i then\n"                                                           \
+"    if idx then redis.call('SREM', idx, gid) end\n"                          \
+"  elseif (cid == '' or i.cid == cid) and (uid == '' or i.uid == uid) then\n" \
+"    if org == '' then\n"                                                     \
+"      revoke(p, gid)\n"                                                      \
+"      n = n + 1\n"                                                           \
+"    else\n"                                                                  \
+"      local rest, had = {}, false\n"                                         \
+"      for o in string.gmatch(i.orgs or '', '%S+') do\n"                      \
+"        if o == org then had = true else rest[#rest + 1] = o end\n"          \
+"      end\n"                                                                 \
+"      if had then\n"                                                         \
+"        n = n + 1\n"                                                         \
+"        if #rest == 0 then\n"                                                \
+"          revoke(p, gid)\n"                                                  \
+"        else\n"                                                              \
+"          local orgs = table.concat(rest, ' ')\n"                            \
+"          for _, k in ipairs(redis.call('SMEMBERS', g)) do\n"                \
+"            if redis.call('EXISTS', k) == 1 then\n"                          \
+"              redis.call('HSET', k, 'orgs', orgs)\n"                         \
+"            end\n"                                                           \
+"          end\n"                                                             \
+"          redis.call('HSET', g .. K.info_suffix, 'orgs', orgs)\n"            \
+"          redis.call('SREM', p .. K.org .. org .. K.grants_suffix, gid)\n"   \
+"        end\n"                                                               \
+"      end\n"                                                                 \
+"    end\n"                                                                   \
+"  end\n"                                                                     \
+"end\n"                                                                       \
+"return {1, n}\n"                                                             \
+""
+
+#define NGX_HTTP_IMPREST_LUA_INITIAL                                          \
+"local e = redis.call('HGET', KEYS[1], 'exp')\n"                              \
+"if not e or tonumber(e) <= tonumber(ARGV[1]) then return {0} end\n"          \
+"return {1}\n"                                                                \
 ""
 
 #define NGX_HTTP_IMPREST_LUA_INTROSPECT                                       \
@@ -178,6 +410,7 @@ NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
 NGX_HTTP_IMPREST_LUA_LIB_REASONS                                              \
 NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
+NGX_HTTP_IMPREST_LUA_LIB_GRANTS                                               \
 NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                               \
 NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
 NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
@@ -224,6 +457,11 @@ NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 "redis.call('EXPIRE', KEYS[3], rtt)\n"                                        \
 "redis.call('SADD', KEYS[4], KEYS[2], KEYS[3])\n"                             \
 "redis.call('EXPIRE', KEYS[4], rtt)\n"                                        \
+"local info = KEYS[4] .. K.info_suffix\n"                                     \
+"redis.call('HSET', info, 'uid', c.uid, 'cid', c.cid, 'scope', c.scope,\n"    \
+"           'orgs', c.orgs, 'gexp', now + life, 'created', now)\n"            \
+"redis.call('EXPIRE', info, rtt)\n"                                           \
+"grant_index(ARGV[1], ARGV[10], c.uid, c.cid, c.orgs, life)\n"                \
 "redis.call('DEL', KEYS[1])\n"                                                \
 "redis.call('HSET', KEYS[1], 'used', '1', 'gid', ARGV[10])\n"                 \
 "redis.call('EXPIRE', KEYS[1], ttl)\n"                                        \
@@ -234,6 +472,7 @@ NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
 NGX_HTTP_IMPREST_LUA_LIB_REASONS                                              \
 NGX_HTTP_IMPREST_LUA_LIB_HASH                                                 \
+NGX_HTTP_IMPREST_LUA_LIB_GRANTS                                               \
 NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                               \
 NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
 NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
@@ -281,6 +520,7 @@ NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 "end\n"                                                                       \
 "redis.call('SADD', g, KEYS[2], KEYS[3])\n"                                   \
 "redis.call('EXPIRE', g, rtt)\n"                                              \
+"redis.call('EXPIRE', g .. K.info_suffix, rtt)\n"                             \
 "redis.call('DEL', KEYS[1])\n"                                                \
 "redis.call('HSET', KEYS[1], 'used', '1', 'gid', t.gid, 'cid', t.cid)\n"      \
 "redis.call('EXPIRE', KEYS[1], rtt)\n"                                        \
@@ -289,6 +529,7 @@ NGX_HTTP_IMPREST_LUA_LIB_ACCESS                                               \
 
 #define NGX_HTTP_IMPREST_LUA_REVOKE                                           \
 NGX_HTTP_IMPREST_LUA_LIB_SCHEMA                                               \
+NGX_HTTP_IMPREST_LUA_LIB_GRANTS                                               \
 NGX_HTTP_IMPREST_LUA_LIB_REVOKE                                               \
 "local t = redis.call('HMGET', KEYS[1], 'cid', 'gid', 'used')\n"              \
 "if not t[1] or t[1] ~= ARGV[2] then return {0} end\n"                        \

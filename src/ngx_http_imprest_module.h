@@ -81,6 +81,7 @@ typedef struct {
     ngx_uint_t                      endpoint;
     ngx_http_complex_value_t       *user;
     ngx_str_t                       login_url;
+    ngx_uint_t                      consent_admins; /* imprest_consent_role */
 } ngx_http_imprest_loc_conf_t;
 
 

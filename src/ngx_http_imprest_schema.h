@@ -11,10 +11,19 @@
  *   ac:<sha256hex(code)>       hash   an authorization code
  *   consent:<sha256hex(rid)>   hash   a consent request awaiting a decision
  *   grant:<gid>                set    the keys of a grant's live tokens
+ *   grant:<gid>:info           hash   who granted what (GRANT_* fields),
+ *                                     as long-lived as the set
  *   client:<client_id>         hash   an app                (CLIENT_*)
  *   user:<uid>                 hash   a user ("name")
  *   user:<uid>:orgs            set    the user's organization ids
  *   user:<uid>:clients         set    the apps the user owns (developer)
+ *   user:<uid>:roles           hash   organization uuid -> "admin" or
+ *                                     "member" (absent: "member"); written
+ *                                     by the accounting system
+ *   user:<uid>:grants          set    gids of the user's grants    \
+ *   client:<client_id>:grants  set    gids of the app's grants      > index
+ *   org:<uuid>:grants          set    gids granting the org        /
+ *   initial:<sha256hex(tok)>   hash   an RFC 7591 initial access token
  *   org:<uuid>                 hash   an organization ("name")
  *   org:<uuid>:members         set    its members' uids (imprestctl's
  *                                     index for deleting an organization)
@@ -23,6 +32,13 @@
  * A secret (token, code, request id) never appears in a key or a value:
  * only its SHA-256.  Every record but users, organizations, memberships
  * and apps has a TTL.
+ *
+ * The three grant indexes are kept by the scripts that make and end
+ * grants (src/lua/redeem.lua, lib/revoke.lua, disconnect.lua) in the same
+ * atomic call, and each lives as long as its longest-lived grant: a gid
+ * whose grant expired is dropped by the script that next reads the
+ * index (src/lua/connections.lua), so no index is ever scanned for
+ * keys and none outgrows its live grants for long.
  */
 
 #ifndef _NGX_HTTP_IMPREST_SCHEMA_H_INCLUDED_
@@ -44,6 +60,14 @@
 #define NGX_HTTP_IMPREST_KEY_CLIENTS_SUFFIX ":clients"
 #define NGX_HTTP_IMPREST_KEY_MEMBERS_SUFFIX ":members"
 #define NGX_HTTP_IMPREST_KEY_APPS          "clients"
+#define NGX_HTTP_IMPREST_KEY_ROLES_SUFFIX  ":roles"
+#define NGX_HTTP_IMPREST_KEY_GRANTS_SUFFIX ":grants"
+#define NGX_HTTP_IMPREST_KEY_INFO_SUFFIX   ":info"
+#define NGX_HTTP_IMPREST_KEY_INITIAL       "initial:"
+
+/* membership roles (user:<uid>:roles values) */
+#define NGX_HTTP_IMPREST_ROLE_ADMIN        "admin"
+#define NGX_HTTP_IMPREST_ROLE_MEMBER       "member"
 
 /* token records (at:, rt:) */
 #define NGX_HTTP_IMPREST_F_UID             "uid"
@@ -68,6 +92,18 @@
 #define NGX_HTTP_IMPREST_F_INTROSPECT      "introspect"
 #define NGX_HTTP_IMPREST_F_OWNER           "owner"
 #define NGX_HTTP_IMPREST_F_CREATED         "created"
+/* an app without a secret digest is public (PKCE only) */
+/* SHA-256 of the RFC 7592 registration access token, or absent */
+#define NGX_HTTP_IMPREST_F_RAT             "rat"
+
+/*
+ * grant:<gid>:info: uid, cid, scope, orgs (as in token records: the orgs
+ * still granted), gexp (the grant's end) and created (unix time of the
+ * code's redemption)
+ */
+
+/* initial:<digest>: exp (F_EXP), created (F_CREATED), note */
+#define NGX_HTTP_IMPREST_F_NOTE            "note"
 
 
 /*

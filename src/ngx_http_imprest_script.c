@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "ngx_http_imprest_lua.h"
+#include "ngx_http_imprest_schema.h"
 #include "ngx_http_imprest_script.h"
 
 
@@ -21,6 +22,11 @@ static void ngx_http_imprest_script_flag(ngx_http_imprest_script_call_t *c,
     ngx_uint_t flag);
 static void ngx_http_imprest_script_num(ngx_http_imprest_script_call_t *c,
     time_t n);
+static void ngx_http_imprest_script_cstr(ngx_http_imprest_script_call_t *c,
+    const char *s);
+static ngx_int_t ngx_http_imprest_script_time(redisReply *e, time_t *t);
+static ngx_int_t ngx_http_imprest_script_app_fields(ngx_http_request_t *r,
+    redisReply **e, ngx_http_imprest_app_t *out);
 static redisReply **ngx_http_imprest_script_array(redisReply *rep);
 static ngx_int_t ngx_http_imprest_script_grant_reply(ngx_http_request_t *r,
     redisReply *rep, ngx_http_imprest_grant_reply_t *out, size_t n,
@@ -109,6 +115,67 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_revoke = {
 ngx_http_imprest_redis_script_t  ngx_http_imprest_script_introspect = {
     ngx_string("introspect"),
     ngx_string(NGX_HTTP_IMPREST_LUA_INTROSPECT),
+    "",
+    1,
+    ngx_null_string
+};
+
+
+/*
+ * The portal's, connected apps' and registration's scripts: apps made,
+ * changed and listed; grants listed and ended through their indexes
+ * (src/lua/lib/grants.lua).
+ */
+
+/* src/lua/disconnect.lua */
+ngx_http_imprest_redis_script_t  ngx_http_imprest_script_disconnect = {
+    ngx_string("disconnect"),
+    ngx_string(NGX_HTTP_IMPREST_LUA_DISCONNECT),
+    "",
+    0,
+    ngx_null_string
+};
+
+/* src/lua/connections.lua */
+ngx_http_imprest_redis_script_t  ngx_http_imprest_script_connections = {
+    ngx_string("connections"),
+    ngx_string(NGX_HTTP_IMPREST_LUA_CONNECTIONS),
+    "",
+    0,
+    ngx_null_string
+};
+
+/* src/lua/app_create.lua */
+ngx_http_imprest_redis_script_t  ngx_http_imprest_script_app_create = {
+    ngx_string("app_create"),
+    ngx_string(NGX_HTTP_IMPREST_LUA_APP_CREATE),
+    "",
+    0,
+    ngx_null_string
+};
+
+/* src/lua/app.lua */
+ngx_http_imprest_redis_script_t  ngx_http_imprest_script_app = {
+    ngx_string("app"),
+    ngx_string(NGX_HTTP_IMPREST_LUA_APP),
+    "",
+    0,
+    ngx_null_string
+};
+
+/* src/lua/apps.lua */
+ngx_http_imprest_redis_script_t  ngx_http_imprest_script_apps = {
+    ngx_string("apps"),
+    ngx_string(NGX_HTTP_IMPREST_LUA_APPS),
+    "",
+    0,
+    ngx_null_string
+};
+
+/* src/lua/initial.lua */
+ngx_http_imprest_redis_script_t  ngx_http_imprest_script_initial = {
+    ngx_string("initial"),
+    ngx_string(NGX_HTTP_IMPREST_LUA_INITIAL),
     "",
     1,
     ngx_null_string
@@ -300,6 +367,15 @@ ngx_http_imprest_script_flag(ngx_http_imprest_script_call_t *c,
 
 
 static void
+ngx_http_imprest_script_cstr(ngx_http_imprest_script_call_t *c,
+    const char *s)
+{
+    c->argv[c->argc] = s;
+    c->len[c->argc++] = ngx_strlen(s);
+}
+
+
+static void
 ngx_http_imprest_script_num(ngx_http_imprest_script_call_t *c, time_t n)
 {
     u_char  *p;
@@ -369,6 +445,7 @@ ngx_http_imprest_script_consent_take_call(ngx_http_imprest_script_call_t *c,
     ngx_http_imprest_script_str(c, &a->orgs);
     ngx_http_imprest_script_num(c, a->code_ttl);
     ngx_http_imprest_script_num(c, a->now);
+    ngx_http_imprest_script_flag(c, a->admins);
 }
 
 
@@ -435,6 +512,97 @@ ngx_http_imprest_script_introspect_call(ngx_http_imprest_script_call_t *c,
                                   "1");
     ngx_http_imprest_script_str(c, &a->key);
     ngx_http_imprest_script_str(c, &a->prefix);
+}
+
+
+void
+ngx_http_imprest_script_disconnect_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_disconnect_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_disconnect,
+                                  "0");
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_cstr(c, a->index);
+    ngx_http_imprest_script_str(c, &a->id);
+    ngx_http_imprest_script_str(c, &a->cid);
+    ngx_http_imprest_script_str(c, &a->uid);
+    ngx_http_imprest_script_str(c, &a->org);
+    ngx_http_imprest_script_str(c, &a->admin);
+}
+
+
+void
+ngx_http_imprest_script_connections_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_connections_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_connections,
+                                  "0");
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_cstr(c, a->index);
+    ngx_http_imprest_script_str(c, &a->id);
+    ngx_http_imprest_script_str(c, &a->admin);
+}
+
+
+void
+ngx_http_imprest_script_app_create_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_app_create_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_app_create,
+                                  "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->cid);
+    ngx_http_imprest_script_str(c, &a->name);
+    ngx_http_imprest_script_str(c, &a->secret);
+    ngx_http_imprest_script_str(c, &a->redirect_uris);
+    ngx_http_imprest_script_str(c, &a->scope);
+    ngx_http_imprest_script_str(c, &a->owner);
+    ngx_http_imprest_script_num(c, a->created);
+    ngx_http_imprest_script_str(c, &a->rat);
+}
+
+
+void
+ngx_http_imprest_script_app_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_app_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_app, "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->cid);
+    ngx_http_imprest_script_str(c, &a->owner);
+    ngx_http_imprest_script_str(c, &a->rat);
+    ngx_http_imprest_script_cstr(c, a->op);
+
+    if (ngx_strcmp(a->op, "update") == 0) {
+        ngx_http_imprest_script_str(c, &a->name);
+        ngx_http_imprest_script_str(c, &a->redirect_uris);
+        ngx_http_imprest_script_str(c, &a->scope);
+
+    } else if (ngx_strcmp(a->op, "rotate") == 0) {
+        ngx_http_imprest_script_str(c, &a->secret);
+    }
+}
+
+
+void
+ngx_http_imprest_script_apps_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_apps_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_apps, "0");
+    ngx_http_imprest_script_str(c, &a->prefix);
+    ngx_http_imprest_script_str(c, &a->owner);
+}
+
+
+void
+ngx_http_imprest_script_initial_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_initial_args_t *a)
+{
+    ngx_http_imprest_script_begin(c, &ngx_http_imprest_script_initial, "1");
+    ngx_http_imprest_script_str(c, &a->key);
+    ngx_http_imprest_script_num(c, a->now);
 }
 
 
@@ -536,9 +704,10 @@ ngx_int_t
 ngx_http_imprest_script_client_reply(ngx_http_request_t *r, redisReply *rep,
     ngx_http_imprest_client_reply_t *out)
 {
-    size_t         i;
-    redisReply   **e;
-    ngx_keyval_t  *kv;
+    size_t                   i;
+    ngx_str_t                role;
+    redisReply             **e;
+    ngx_http_imprest_org_t  *org;
 
     e = ngx_http_imprest_script_array(rep);
     if (e == NULL) {
@@ -550,7 +719,7 @@ ngx_http_imprest_script_client_reply(ngx_http_request_t *r, redisReply *rep,
     }
 
     if (e[0]->integer != 1 || rep->elements < 6
-        || (rep->elements - 6) % 2
+        || (rep->elements - 6) % 3
         || ngx_http_imprest_reply_str(r, e[1], &out->name) != NGX_OK
         || ngx_http_imprest_reply_str(r, e[2], &out->secret) != NGX_OK
         || ngx_http_imprest_reply_str(r, e[3], &out->redirect_uris)
@@ -561,19 +730,24 @@ ngx_http_imprest_script_client_reply(ngx_http_request_t *r, redisReply *rep,
         return NGX_ERROR;
     }
 
-    out->orgs = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
+    out->orgs = ngx_array_create(r->pool, 4, sizeof(ngx_http_imprest_org_t));
     if (out->orgs == NULL) {
         return NGX_ABORT;
     }
 
-    for (i = 6; i < rep->elements; i += 2) {
-        kv = ngx_array_push(out->orgs);
-        if (kv == NULL
-            || ngx_http_imprest_reply_str(r, e[i], &kv->key) != NGX_OK
-            || ngx_http_imprest_reply_str(r, e[i + 1], &kv->value) != NGX_OK)
+    for (i = 6; i < rep->elements; i += 3) {
+        org = ngx_array_push(out->orgs);
+        if (org == NULL
+            || ngx_http_imprest_reply_str(r, e[i], &org->id) != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[i + 1], &org->name) != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[i + 2], &role) != NGX_OK)
         {
             return NGX_ERROR;
         }
+
+        org->admin = (role.len == sizeof(NGX_HTTP_IMPREST_ROLE_ADMIN) - 1
+                      && ngx_strncmp(role.data, NGX_HTTP_IMPREST_ROLE_ADMIN,
+                                     role.len) == 0);
     }
 
     return NGX_OK;
@@ -740,4 +914,260 @@ ngx_http_imprest_script_introspect_reply(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/* a unix time sent as a string ("" is 0) */
+
+static ngx_int_t
+ngx_http_imprest_script_time(redisReply *e, time_t *t)
+{
+    if (e->type != REDIS_REPLY_STRING) {
+        return NGX_ERROR;
+    }
+
+    if (e->len == 0) {
+        *t = 0;
+        return NGX_OK;
+    }
+
+    *t = ngx_atotm((u_char *) e->str, e->len);
+
+    return (*t == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+}
+
+
+/* {1, n} | {0} */
+
+ngx_int_t
+ngx_http_imprest_script_disconnect_reply(redisReply *rep, ngx_uint_t *n)
+{
+    redisReply  **e;
+
+    e = ngx_http_imprest_script_array(rep);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (e[0]->integer == 0 && rep->elements == 1) {
+        return NGX_DECLINED;
+    }
+
+    if (e[0]->integer != 1 || rep->elements != 2
+        || e[1]->type != REDIS_REPLY_INTEGER || e[1]->integer < 0)
+    {
+        return NGX_ERROR;
+    }
+
+    *n = (ngx_uint_t) e[1]->integer;
+
+    return NGX_OK;
+}
+
+
+/* {0} | {1, n, 9 strings per grant, then id, name pairs} */
+
+ngx_int_t
+ngx_http_imprest_script_connections_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_http_imprest_connections_reply_t *out)
+{
+    size_t                     i, n;
+    redisReply               **e;
+    ngx_keyval_t              *kv;
+    ngx_http_imprest_grant_t  *g;
+
+    e = ngx_http_imprest_script_array(rep);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (e[0]->integer == 0 && rep->elements == 1) {
+        return NGX_DECLINED;
+    }
+
+    if (e[0]->integer != 1 || rep->elements < 2
+        || e[1]->type != REDIS_REPLY_INTEGER || e[1]->integer < 0
+        || (size_t) e[1]->integer > (rep->elements - 2) / 9
+        || (rep->elements - 2 - 9 * (size_t) e[1]->integer) % 2)
+    {
+        return NGX_ERROR;
+    }
+
+    n = (size_t) e[1]->integer;
+
+    out->grants = ngx_array_create(r->pool, n ? n : 1,
+                                   sizeof(ngx_http_imprest_grant_t));
+    out->orgs = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
+    if (out->grants == NULL || out->orgs == NULL) {
+        return NGX_ABORT;
+    }
+
+    for (i = 2; i < 2 + 9 * n; i += 9) {
+        g = ngx_array_push(out->grants);
+        if (g == NULL) {
+            return NGX_ABORT;
+        }
+
+        if (ngx_http_imprest_reply_str(r, e[i], &g->gid) != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[i + 1], &g->cid) != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[i + 2], &g->client_name)
+               != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[i + 3], &g->uid) != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[i + 4], &g->user_name)
+               != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[i + 5], &g->scope) != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[i + 6], &g->orgs) != NGX_OK
+            || ngx_http_imprest_script_time(e[i + 7], &g->created) != NGX_OK
+            || ngx_http_imprest_script_time(e[i + 8], &g->gexp) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    for ( /* void */ ; i < rep->elements; i += 2) {
+        kv = ngx_array_push(out->orgs);
+        if (kv == NULL) {
+            return NGX_ABORT;
+        }
+
+        if (ngx_http_imprest_reply_str(r, e[i], &kv->key) != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[i + 1], &kv->value) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* {1} | {0} */
+
+ngx_int_t
+ngx_http_imprest_script_app_create_reply(redisReply *rep)
+{
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1
+        || rep->element[0]->type != REDIS_REPLY_INTEGER
+        || (rep->element[0]->integer != 0 && rep->element[0]->integer != 1))
+    {
+        return NGX_ERROR;
+    }
+
+    return rep->element[0]->integer ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* name, public, redirect_uris, scope, owner, created at e[0..5] */
+
+static ngx_int_t
+ngx_http_imprest_script_app_fields(ngx_http_request_t *r, redisReply **e,
+    ngx_http_imprest_app_t *out)
+{
+    if (e[1]->type != REDIS_REPLY_INTEGER
+        || ngx_http_imprest_reply_str(r, e[0], &out->name) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[2], &out->redirect_uris)
+           != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[3], &out->scope) != NGX_OK
+        || ngx_http_imprest_reply_str(r, e[4], &out->owner) != NGX_OK
+        || ngx_http_imprest_script_time(e[5], &out->created) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    out->public = (e[1]->integer == 1);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_imprest_script_app_reply(ngx_http_request_t *r, redisReply *rep,
+    ngx_int_t *status, ngx_http_imprest_app_t *out)
+{
+    redisReply  **e;
+
+    e = ngx_http_imprest_script_array(rep);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    *status = e[0]->integer;
+
+    switch (*status) {
+
+    case NGX_HTTP_IMPREST_APP_UNKNOWN:
+    case NGX_HTTP_IMPREST_APP_FORBIDDEN:
+        return (rep->elements == 1) ? NGX_OK : NGX_ERROR;
+
+    case NGX_HTTP_IMPREST_APP_OK:
+        if (rep->elements != 7) {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_imprest_script_app_fields(r, &e[1], out);
+
+    default:
+        return NGX_ERROR;
+    }
+}
+
+
+/* {n, then cid, name, public, redirect_uris, scope, created each} */
+
+ngx_int_t
+ngx_http_imprest_script_apps_reply(ngx_http_request_t *r, redisReply *rep,
+    ngx_array_t **out)
+{
+    size_t                   i, n;
+    redisReply             **e, *f[6];
+    ngx_http_imprest_app_t  *app;
+
+    e = ngx_http_imprest_script_array(rep);
+    if (e == NULL || e[0]->integer < 0
+        || (size_t) e[0]->integer != (rep->elements - 1) / 6
+        || (rep->elements - 1) % 6)
+    {
+        return NGX_ERROR;
+    }
+
+    n = (size_t) e[0]->integer;
+
+    *out = ngx_array_create(r->pool, n ? n : 1, sizeof(ngx_http_imprest_app_t));
+    if (*out == NULL) {
+        return NGX_ABORT;
+    }
+
+    for (i = 1; i < rep->elements; i += 6) {
+        app = ngx_array_push(*out);
+        if (app == NULL) {
+            return NGX_ABORT;
+        }
+
+        /* the fields in the app script's order, the owner being ours */
+        f[0] = e[i + 1];
+        f[1] = e[i + 2];
+        f[2] = e[i + 3];
+        f[3] = e[i + 4];
+        f[4] = e[i + 1];
+        f[5] = e[i + 5];
+
+        if (ngx_http_imprest_reply_str(r, e[i], &app->cid) != NGX_OK
+            || ngx_http_imprest_script_app_fields(r, f, app) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_str_null(&app->owner);
+    }
+
+    return NGX_OK;
+}
+
+
+/* {1} | {0} */
+
+ngx_int_t
+ngx_http_imprest_script_initial_reply(redisReply *rep)
+{
+    return ngx_http_imprest_script_app_create_reply(rep);
 }

@@ -75,6 +75,7 @@ typedef struct {
     ngx_str_t   orgs;               /* space-separated */
     time_t      code_ttl;
     time_t      now;
+    ngx_uint_t  admins;             /* only admins may grant an org */
 } ngx_http_imprest_consent_take_args_t;
 
 /* src/lua/redeem.lua */
@@ -124,6 +125,65 @@ typedef struct {
     ngx_str_t   prefix;
 } ngx_http_imprest_introspect_args_t;
 
+/* src/lua/disconnect.lua */
+typedef struct {
+    ngx_str_t   prefix;
+    const char *index;              /* "user", "client", "org", "grant" */
+    ngx_str_t   id;
+    ngx_str_t   cid;                /* "": any app */
+    ngx_str_t   uid;                /* "": any user */
+    ngx_str_t   org;                /* "": whole grants */
+    ngx_str_t   admin;              /* "": no admin check */
+} ngx_http_imprest_disconnect_args_t;
+
+/* src/lua/connections.lua */
+typedef struct {
+    ngx_str_t   prefix;
+    const char *index;              /* "user", "client", "org" */
+    ngx_str_t   id;
+    ngx_str_t   admin;              /* "": no admin check */
+} ngx_http_imprest_connections_args_t;
+
+/* src/lua/app_create.lua */
+typedef struct {
+    ngx_str_t   key;                /* KEYS[1], the client's record */
+    ngx_str_t   prefix;
+    ngx_str_t   cid;
+    ngx_str_t   name;
+    ngx_str_t   secret;             /* digest, or "": public */
+    ngx_str_t   redirect_uris;      /* space-separated */
+    ngx_str_t   scope;
+    ngx_str_t   owner;              /* or "" */
+    time_t      created;
+    ngx_str_t   rat;                /* digest, or "" */
+} ngx_http_imprest_app_create_args_t;
+
+/* src/lua/app.lua */
+typedef struct {
+    ngx_str_t   key;                /* KEYS[1], the client's record */
+    ngx_str_t   prefix;
+    ngx_str_t   cid;
+    ngx_str_t   owner;              /* or "" */
+    ngx_str_t   rat;                /* digest, or "" */
+    const char *op;                 /* "get", "update", "rotate", "delete" */
+    ngx_str_t   name;               /* update */
+    ngx_str_t   redirect_uris;      /* update */
+    ngx_str_t   scope;              /* update */
+    ngx_str_t   secret;             /* rotate: the new digest */
+} ngx_http_imprest_app_args_t;
+
+/* src/lua/apps.lua */
+typedef struct {
+    ngx_str_t   prefix;
+    ngx_str_t   owner;
+} ngx_http_imprest_apps_args_t;
+
+/* src/lua/initial.lua */
+typedef struct {
+    ngx_str_t   key;                /* KEYS[1], the token's record */
+    time_t      now;
+} ngx_http_imprest_initial_args_t;
+
 
 /*
  * The replies, decoded by ngx_http_imprest_script_NAME_reply() into named
@@ -145,14 +205,24 @@ typedef struct {
     ngx_array_t  *orgs;             /* mode 'o': ngx_keyval_t, id and name */
 } ngx_http_imprest_token_reply_t;
 
-/* {0} | {1, name, secret, redirect_uris, scope, introspect, id, name...} */
+/* one of a user's organizations */
+typedef struct {
+    ngx_str_t     id;
+    ngx_str_t     name;
+    unsigned      admin:1;          /* the user's role there */
+} ngx_http_imprest_org_t;
+
+/*
+ * {0} | {1, name, secret, redirect_uris, scope, introspect,
+ *        id, name, role, ...}
+ */
 typedef struct {
     ngx_str_t     name;
     ngx_str_t     secret;           /* digest, or "" */
     ngx_str_t     redirect_uris;
     ngx_str_t     scope;
     ngx_str_t     introspect;
-    ngx_array_t  *orgs;             /* ngx_keyval_t, id and name */
+    ngx_array_t  *orgs;             /* ngx_http_imprest_org_t */
 } ngx_http_imprest_client_reply_t;
 
 /* the consent_take script's first element */
@@ -190,6 +260,42 @@ typedef struct {
     ngx_str_t     aud;
 } ngx_http_imprest_introspect_reply_t;
 
+/* connections: one grant */
+typedef struct {
+    ngx_str_t     gid;
+    ngx_str_t     cid;
+    ngx_str_t     client_name;
+    ngx_str_t     uid;
+    ngx_str_t     user_name;
+    ngx_str_t     scope;
+    ngx_str_t     orgs;             /* space-separated */
+    time_t        created;
+    time_t        gexp;
+} ngx_http_imprest_grant_t;
+
+/* {0} | {1, n, grants..., org id, name...} */
+typedef struct {
+    ngx_array_t  *grants;           /* ngx_http_imprest_grant_t */
+    ngx_array_t  *orgs;             /* ngx_keyval_t, id and name */
+} ngx_http_imprest_connections_reply_t;
+
+/* app: {0} | {2} | {1, name, public, redirect_uris, scope, owner, created};
+ * apps: one of these each */
+typedef struct {
+    ngx_str_t     cid;
+    ngx_str_t     name;
+    ngx_uint_t    public;
+    ngx_str_t     redirect_uris;    /* space-separated */
+    ngx_str_t     scope;
+    ngx_str_t     owner;
+    time_t        created;
+} ngx_http_imprest_app_t;
+
+/* the app script's first element */
+#define NGX_HTTP_IMPREST_APP_UNKNOWN     0
+#define NGX_HTTP_IMPREST_APP_OK          1
+#define NGX_HTTP_IMPREST_APP_FORBIDDEN   2
+
 
 extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_token;
 extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_client;
@@ -199,6 +305,12 @@ extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_redeem;
 extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_refresh;
 extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_revoke;
 extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_introspect;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_disconnect;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_connections;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_app_create;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_app;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_apps;
+extern ngx_http_imprest_redis_script_t  ngx_http_imprest_script_initial;
 
 
 /* adds s to the scripts the workers load (EVALSHA name and function) */
@@ -229,6 +341,21 @@ void ngx_http_imprest_script_revoke_call(ngx_http_imprest_script_call_t *c,
 void ngx_http_imprest_script_introspect_call(
     ngx_http_imprest_script_call_t *c,
     ngx_http_imprest_introspect_args_t *a);
+void ngx_http_imprest_script_disconnect_call(
+    ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_disconnect_args_t *a);
+void ngx_http_imprest_script_connections_call(
+    ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_connections_args_t *a);
+void ngx_http_imprest_script_app_create_call(
+    ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_app_create_args_t *a);
+void ngx_http_imprest_script_app_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_app_args_t *a);
+void ngx_http_imprest_script_apps_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_apps_args_t *a);
+void ngx_http_imprest_script_initial_call(ngx_http_imprest_script_call_t *c,
+    ngx_http_imprest_initial_args_t *a);
 
 /* the replies */
 ngx_int_t ngx_http_imprest_script_token_reply(ngx_http_request_t *r,
@@ -245,6 +372,22 @@ ngx_int_t ngx_http_imprest_script_refresh_reply(ngx_http_request_t *r,
 ngx_int_t ngx_http_imprest_script_revoke_reply(redisReply *rep);
 ngx_int_t ngx_http_imprest_script_introspect_reply(ngx_http_request_t *r,
     redisReply *rep, ngx_http_imprest_introspect_reply_t *out);
+/* NGX_OK: {1, n}, *n set | NGX_DECLINED: {0}, not an admin */
+ngx_int_t ngx_http_imprest_script_disconnect_reply(redisReply *rep,
+    ngx_uint_t *n);
+/* NGX_DECLINED: {0}, not an admin */
+ngx_int_t ngx_http_imprest_script_connections_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_http_imprest_connections_reply_t *out);
+/* NGX_OK: {1} | NGX_DECLINED: {0}, the id exists */
+ngx_int_t ngx_http_imprest_script_app_create_reply(redisReply *rep);
+/* NGX_OK with *status one of NGX_HTTP_IMPREST_APP_*; out filled on _OK */
+ngx_int_t ngx_http_imprest_script_app_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_int_t *status, ngx_http_imprest_app_t *out);
+/* out: ngx_http_imprest_app_t */
+ngx_int_t ngx_http_imprest_script_apps_reply(ngx_http_request_t *r,
+    redisReply *rep, ngx_array_t **out);
+/* NGX_OK: valid | NGX_DECLINED: unknown or expired */
+ngx_int_t ngx_http_imprest_script_initial_reply(redisReply *rep);
 
 
 #endif /* _NGX_HTTP_IMPREST_SCRIPT_H_INCLUDED_ */

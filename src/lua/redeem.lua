@@ -3,7 +3,9 @@
 -- redirect_uri, ru_given, s256 (of the verifier, or ""), now, at ttl,
 -- rt ttl, aud, gid, grant lifetime.
 -- {1, uid, scope, orgs} | {0, reason code (lib/reasons.lua)}
---! uses: schema reasons hash revoke gone access
+-- The grant is the set KEYS[4], its info record KEYS[4]..":info" and its
+-- place in the user's, the app's and each organization's index.
+--! uses: schema reasons hash grants revoke gone access
 local c = hash(KEYS[1])
 if not c then return {0, R.unknown_code} end
 if c.used == '1' then
@@ -47,6 +49,11 @@ redis.call('HSET', KEYS[3], 'uid', c.uid, 'cid', c.cid, 'scope', c.scope,
 redis.call('EXPIRE', KEYS[3], rtt)
 redis.call('SADD', KEYS[4], KEYS[2], KEYS[3])
 redis.call('EXPIRE', KEYS[4], rtt)
+local info = KEYS[4] .. K.info_suffix
+redis.call('HSET', info, 'uid', c.uid, 'cid', c.cid, 'scope', c.scope,
+           'orgs', c.orgs, 'gexp', now + life, 'created', now)
+redis.call('EXPIRE', info, rtt)
+grant_index(ARGV[1], ARGV[10], c.uid, c.cid, c.orgs, life)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'used', '1', 'gid', ARGV[10])
 redis.call('EXPIRE', KEYS[1], ttl)

@@ -8,7 +8,7 @@
 -- lifetime: its grant gets a whole one from this refresh on.  The grant's
 -- set lives as long as its newest refresh token; both restart with each
 -- refresh but never reach past gexp.
---! uses: schema reasons hash revoke gone access
+--! uses: schema reasons hash grants revoke gone access
 local t = hash(KEYS[1])
 if not t then return {0, R.unknown_refresh_token} end
 if t.used == '1' then
@@ -53,6 +53,7 @@ if (t.pat or '') ~= '' then
 end
 redis.call('SADD', g, KEYS[2], KEYS[3])
 redis.call('EXPIRE', g, rtt)
+redis.call('EXPIRE', g .. K.info_suffix, rtt)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'used', '1', 'gid', t.gid, 'cid', t.cid)
 redis.call('EXPIRE', KEYS[1], rtt)

@@ -3,7 +3,7 @@
 -- already rotated (a revocation racing a refresh must not be lost); an
 -- access token leaves its grant's set, which holds live tokens only.
 -- Another client's token is left alone.  {1} revoked | {0} nothing done
---! uses: schema revoke
+--! uses: schema grants revoke
 local t = redis.call('HMGET', KEYS[1], 'cid', 'gid', 'used')
 if not t[1] or t[1] ~= ARGV[2] then return {0} end
 if ARGV[3] == 'rt' then revoke(ARGV[1], t[2]) end
