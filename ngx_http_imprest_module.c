@@ -222,6 +222,34 @@ static ngx_command_t  ngx_http_imprest_commands[] = {
       NGX_HTTP_IMPREST_EP_AUTHORIZE,
       NULL },
 
+    { ngx_string("imprest_portal"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_imprest_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_IMPREST_EP_PORTAL,
+      NULL },
+
+    { ngx_string("imprest_connections"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_imprest_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_IMPREST_EP_CONNECTIONS,
+      NULL },
+
+    { ngx_string("imprest_scopes"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_imprest_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_IMPREST_EP_SCOPES,
+      NULL },
+
+    { ngx_string("imprest_register"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_imprest_endpoint,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_IMPREST_EP_REGISTER,
+      NULL },
+
     { ngx_string("imprest_token"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_imprest_endpoint,
@@ -469,7 +497,11 @@ static const char  *ngx_http_imprest_endpoint_names[] = {
     "imprest_token",
     "imprest_revoke",
     "imprest_introspect",
-    "imprest_metadata"
+    "imprest_metadata",
+    "imprest_portal",
+    "imprest_connections",
+    "imprest_scopes",
+    "imprest_register"
 };
 
 
@@ -689,7 +721,9 @@ ngx_http_imprest_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_imprest_loc_conf_t *ilcf = conf;
 
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_str_t                     *uri;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_imprest_main_conf_t  *imcf;
 
     if (ilcf->endpoint) {
         return "is duplicate: one imprest endpoint per location";
@@ -698,6 +732,8 @@ ngx_http_imprest_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ilcf->endpoint = cmd->offset;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_imprest_module);
+    uri = NULL;
 
     switch (cmd->offset) {
 
@@ -721,9 +757,62 @@ ngx_http_imprest_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         clcf->handler = ngx_http_imprest_introspect_handler;
         break;
 
-    default: /* NGX_HTTP_IMPREST_EP_METADATA */
+    case NGX_HTTP_IMPREST_EP_METADATA:
         clcf->handler = ngx_http_imprest_metadata_handler;
         break;
+
+    case NGX_HTTP_IMPREST_EP_PORTAL:
+        clcf->handler = ngx_http_imprest_portal_handler;
+        uri = &imcf->portal_uri;
+        break;
+
+    case NGX_HTTP_IMPREST_EP_CONNECTIONS:
+        clcf->handler = ngx_http_imprest_connections_handler;
+        uri = &imcf->connections_uri;
+        break;
+
+    case NGX_HTTP_IMPREST_EP_SCOPES:
+        clcf->handler = ngx_http_imprest_scopes_handler;
+        uri = &imcf->scopes_uri;
+        break;
+
+    default: /* NGX_HTTP_IMPREST_EP_REGISTER */
+        clcf->handler = ngx_http_imprest_register_handler;
+        uri = &imcf->register_uri;
+        break;
+    }
+
+    if (uri == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    /*
+     * These serve pages (or RFC 7592 client URIs) below their location,
+     * which must therefore be a prefix one; its name, without a trailing
+     * "/", is the base of their links, and the first one of each kind is
+     * what the other pages and the metadata link to.
+     */
+    if (clcf->regex || clcf->named || clcf->name.len == 0
+        || clcf->name.data[0] != '/')
+    {
+        return "needs a prefix location (\"location /path/ { ... }\")";
+    }
+
+    ilcf->base = clcf->name;
+
+    while (ilcf->base.len > 1
+           && ilcf->base.data[ilcf->base.len - 1] == '/')
+    {
+        ilcf->base.len--;
+    }
+
+    if (ilcf->base.len == 1) {
+        ilcf->base.len = 0;
+    }
+
+    if (uri->data == NULL) {
+        *uri = ilcf->base;
+        uri->data = uri->data ? uri->data : (u_char *) "";
     }
 
     return NGX_CONF_OK;
@@ -888,7 +977,13 @@ ngx_http_imprest_as_postconfiguration(ngx_conf_t *cf,
         &ngx_http_imprest_script_redeem,
         &ngx_http_imprest_script_refresh,
         &ngx_http_imprest_script_revoke,
-        &ngx_http_imprest_script_introspect
+        &ngx_http_imprest_script_introspect,
+        &ngx_http_imprest_script_disconnect,
+        &ngx_http_imprest_script_connections,
+        &ngx_http_imprest_script_app_create,
+        &ngx_http_imprest_script_app,
+        &ngx_http_imprest_script_apps,
+        &ngx_http_imprest_script_initial
     };
 
     if (imcf->issuer.len == 0) {

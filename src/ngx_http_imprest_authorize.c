@@ -21,6 +21,7 @@
 #include "ngx_http_imprest_as.h"
 #include "ngx_http_imprest_endpoints.h"
 #include "ngx_http_imprest_html.h"
+#include "ngx_http_imprest_pages.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_script.h"
 
@@ -58,22 +59,14 @@ static ngx_int_t ngx_http_imprest_authorize_stored(ngx_http_request_t *r,
 static ngx_int_t ngx_http_imprest_authorize_post(ngx_http_request_t *r);
 static ngx_int_t ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, redisReply *reply);
-static ngx_int_t ngx_http_imprest_authorize_user(ngx_http_request_t *r,
-    ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az, ngx_int_t *rc);
 static ngx_uint_t ngx_http_imprest_authorize_in_catalogue(
     ngx_http_imprest_main_conf_t *imcf, ngx_str_t *scope);
 static ngx_int_t ngx_http_imprest_redirect(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, ngx_uint_t status, ngx_str_t *uri,
     const char *code, const char *error, const char *description,
     ngx_str_t *state);
-static ngx_int_t ngx_http_imprest_page(ngx_http_request_t *r,
-    ngx_uint_t status, const char *title, const char *message);
 static ngx_int_t ngx_http_imprest_consent_page(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az);
-static ngx_int_t ngx_http_imprest_send_html(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_str_t *body, ngx_str_t *form_to);
-static ngx_int_t ngx_http_imprest_send_page(ngx_http_request_t *r,
-    ngx_uint_t status, ngx_str_t *body);
 
 
 static const char  *ngx_http_imprest_authorize_single[] = {
@@ -108,85 +101,6 @@ ngx_http_imprest_authorize_handler(ngx_http_request_t *r)
 }
 
 
-/*
- * Who the user is comes from nginx (imprest_user): auth_basic's
- * $remote_user in the demo, a header from auth_request in production.
- */
-
-/*
- * Returns NGX_OK when the user is known, or NGX_DONE when a response was
- * produced instead (*rc is what to finalize the request with).
- */
-
-static ngx_int_t
-ngx_http_imprest_authorize_user(ngx_http_request_t *r,
-    ngx_http_imprest_as_t *as, ngx_http_imprest_authz_t *az, ngx_int_t *rc)
-{
-    u_char           *p;
-    size_t            len;
-    ngx_str_t         uri, empty = ngx_null_string;
-    ngx_table_elt_t  *h;
-
-    if (as->ilcf->user == NULL
-        || ngx_http_complex_value(r, as->ilcf->user, &az->user) != NGX_OK)
-    {
-        az->user.len = 0;
-    }
-
-    if (az->user.len) {
-        if (!ngx_http_imprest_id_valid(az->user.data, az->user.len)) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "imprest: imprest_user gave an invalid user id");
-            *rc = ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN,
-                      "Not allowed",
-                      "Your account cannot authorize applications.");
-            return NGX_DONE;
-        }
-
-        return NGX_OK;
-    }
-
-    if (as->ilcf->login_url.len == 0) {
-        *rc = ngx_http_imprest_page(r, NGX_HTTP_UNAUTHORIZED,
-                  "Sign in required", "Please sign in to continue.");
-        return NGX_DONE;
-    }
-
-    /* back to this very request after the login: a relative URI only */
-    uri = r->unparsed_uri;
-
-    len = as->ilcf->login_url.len + sizeof("?return_to=") - 1
-          + ngx_http_imprest_url_encode(NULL, uri.data, uri.len);
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        return NGX_DONE;
-    }
-
-    /*
-     * Not r->headers_out.location: nginx would make a relative one
-     * absolute from the Host header (RFC 9700 4.11: no open redirects).
-     */
-    h = ngx_http_imprest_add_header(r, "Location", NULL);
-    if (h == NULL) {
-        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        return NGX_DONE;
-    }
-
-    h->value.data = p;
-
-    p = ngx_cpymem(p, as->ilcf->login_url.data, as->ilcf->login_url.len);
-    p = ngx_cpymem(p, "?return_to=", sizeof("?return_to=") - 1);
-    p += ngx_http_imprest_url_encode(p, uri.data, uri.len);
-
-    h->value.len = p - h->value.data;
-
-    *rc = ngx_http_imprest_send_page(r, NGX_HTTP_MOVED_TEMPORARILY, &empty);
-    return NGX_DONE;
-}
-
-
 static ngx_int_t
 ngx_http_imprest_authorize_get(ngx_http_request_t *r)
 {
@@ -213,7 +127,7 @@ ngx_http_imprest_authorize_get(ngx_http_request_t *r)
 
     as->data = az;
 
-    if (ngx_http_imprest_authorize_user(r, as, az, &rc) != NGX_OK) {
+    if (ngx_http_imprest_pages_user(r, as->ilcf, &az->user, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -228,7 +142,7 @@ ngx_http_imprest_authorize_get(ngx_http_request_t *r)
                                     &as->nparams)
         != NGX_HTTP_IMPREST_FORM_OK)
     {
-        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid request", "The request is malformed.");
     }
 
@@ -236,7 +150,7 @@ ngx_http_imprest_authorize_get(ngx_http_request_t *r)
                                   NGX_HTTP_IMPREST_FORM_EMPTY_ABSENT,
                                   &v, &len);
     if (n != 1) {
-        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid request",
                    n ? "The client_id parameter is repeated."
                      : "The client_id parameter is missing.");
@@ -249,7 +163,7 @@ ngx_http_imprest_authorize_get(ngx_http_request_t *r)
                                   NGX_HTTP_IMPREST_FORM_EMPTY_ABSENT,
                                   &v, &len);
     if (n == 2) {
-        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid request",
                    "The redirect_uri parameter is repeated.");
     }
@@ -259,7 +173,7 @@ ngx_http_imprest_authorize_get(ngx_http_request_t *r)
     az->redirect_uri.len = len;
 
     if (!ngx_http_imprest_id_valid(cid.data, cid.len)) {
-        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                    "Unknown application",
                    "This application is not registered.");
     }
@@ -304,13 +218,13 @@ ngx_http_imprest_authorize_client(ngx_http_request_t *r,
     rc = reply ? ngx_http_imprest_as_client_reply(r, as, reply) : NGX_ERROR;
 
     if (rc == NGX_ERROR) {
-        return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+        return ngx_http_imprest_message(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                    "Temporarily unavailable",
                    "Please try again in a moment.");
     }
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                    "Unknown application",
                    "This application is not registered.");
     }
@@ -344,7 +258,7 @@ ngx_http_imprest_authorize_client(ngx_http_request_t *r,
 
     if (az->ru_given) {
         if (!found) {
-            return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                        "Invalid redirect URI",
                        "The redirect_uri is not registered for this "
                        "application.");
@@ -353,7 +267,7 @@ ngx_http_imprest_authorize_client(ngx_http_request_t *r,
     } else {
         /* RFC 6749 3.1.2.3: required when several are registered */
         if (nuris != 1) {
-            return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                        "Invalid request",
                        "The redirect_uri parameter is required.");
         }
@@ -539,7 +453,7 @@ ngx_http_imprest_authorize_stored(ngx_http_request_t *r,
         }
 
         /* the redirect URI is known, but no page without a stored request */
-        return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+        return ngx_http_imprest_message(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                    "Temporarily unavailable",
                    "Please try again in a moment.");
     }
@@ -581,7 +495,7 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
 
     as->data = az;
 
-    if (ngx_http_imprest_authorize_user(r, as, az, &rc) != NGX_OK) {
+    if (ngx_http_imprest_pages_user(r, as->ilcf, &az->user, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -604,7 +518,7 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "imprest: consent form posted from a foreign origin");
 
-        return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN, "Not allowed",
+        return ngx_http_imprest_message(r, NGX_HTTP_FORBIDDEN, "Not allowed",
                                      "This form was not sent from this "
                                      "site.");
     }
@@ -622,7 +536,7 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
              || (decision.len == 4
                  && ngx_strncmp(decision.data, "deny", 4) == 0)))
     {
-        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid request",
                    "This authorization request is unknown or has expired.");
     }
@@ -645,7 +559,7 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
         }
 
         if (norgs == NGX_HTTP_IMPREST_MAX_ORGS) {
-            return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                        "Too many organizations",
                        "Choose at most " NGX_HTTP_IMPREST_MAX_ORGS_TEXT
                        " organizations for one application.");
@@ -654,7 +568,7 @@ ngx_http_imprest_authorize_post(ngx_http_request_t *r)
         if (!ngx_http_imprest_uuid_canonical(as->params[i].value,
                                                 as->params[i].value_len, p))
         {
-            return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                        "Invalid request", "The organization list is invalid.");
         }
 
@@ -722,7 +636,7 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
 
     if (reply == NULL) {
         /* no code is handed out unless it was stored */
-        return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+        return ngx_http_imprest_message(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                    "Temporarily unavailable",
                    "Please try again in a moment.");
     }
@@ -735,11 +649,12 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
 
     if (rc == NGX_DECLINED) {
         if (cr.status == NGX_HTTP_IMPREST_CONSENT_OTHER_USER) {
-            return ngx_http_imprest_page(r, NGX_HTTP_FORBIDDEN, "Not allowed",
+            return ngx_http_imprest_message(r, NGX_HTTP_FORBIDDEN,
+                       "Not allowed",
                        "This authorization request belongs to another user.");
         }
 
-        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid request",
                    "This authorization request is unknown or has expired.");
     }
@@ -747,7 +662,7 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
     as->client_id = cr.cid;
 
     if (cr.status == NGX_HTTP_IMPREST_CONSENT_NO_ORG) {
-        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid request",
                    as->ilcf->consent_admins
                    ? "Choose at least one organization, each one you are "
@@ -776,7 +691,7 @@ bad:
 
     ngx_http_imprest_redis_reset("reply does not match the consent script");
 
-    return ngx_http_imprest_page(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+    return ngx_http_imprest_message(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                "Temporarily unavailable", "Please try again in a moment.");
 }
 
@@ -840,7 +755,7 @@ ngx_http_imprest_redirect(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
     len = ngx_http_imprest_redirect_build(NULL, uri->data, uri->len, params,
                                           n);
     if (len == 0) {
-        return ngx_http_imprest_page(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_imprest_message(r, NGX_HTTP_BAD_REQUEST,
                    "Invalid redirect URI",
                    "The application's redirect URI is not usable.");
     }
@@ -868,40 +783,10 @@ ngx_http_imprest_redirect(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
         ngx_str_t  empty = ngx_null_string;
 
         /* no-store, and nothing that could leak the code onwards */
-        (void) ngx_http_imprest_send_page(r, status, &empty);
+        (void) ngx_http_imprest_pages_send(r, status, &empty, NULL, 0);
     }
 
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_imprest_page(ngx_http_request_t *r, ngx_uint_t status,
-    const char *title, const char *message)
-{
-    u_char     *p;
-    ngx_str_t   body;
-
-    body.len = sizeof("<!doctype html><html lang=\"en\"><head>"
-                      "<meta charset=\"utf-8\"><title>Imprest: </title>"
-                      "</head><body><main><h1></h1><p></p></main></body>"
-                      "</html>\n") - 1
-               + 2 * ngx_strlen(title) + ngx_strlen(message);
-
-    body.data = ngx_pnalloc(r->pool, body.len);
-    if (body.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* title and message are our own fixed texts */
-    p = ngx_sprintf(body.data,
-                    "<!doctype html><html lang=\"en\"><head>"
-                    "<meta charset=\"utf-8\"><title>Imprest: %s</title>"
-                    "</head><body><main><h1>%s</h1><p>%s</p></main></body>"
-                    "</html>\n", title, title, message);
-    body.len = p - body.data;
-
-    return ngx_http_imprest_send_page(r, status, &body);
 }
 
 
@@ -1117,84 +1002,5 @@ ngx_http_imprest_consent_page(ngx_http_request_t *r,
                                               az->redirect_uri.data,
                                               az->redirect_uri.len);
 
-    return ngx_http_imprest_send_html(r, NGX_HTTP_OK, &body, &form_to);
-}
-
-
-static ngx_int_t
-ngx_http_imprest_send_page(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *body)
-{
-    return ngx_http_imprest_send_html(r, status, body, NULL);
-}
-
-
-/*
- * Our pages: never framed, cached, sniffed or followed by a Referer that
- * would carry a code onwards (same-origin: no Referer to another origin,
- * and the form's POST keeps a real Origin header).  form_to: the origin a
- * form's answer may redirect to, besides 'self'.
- */
-
-static ngx_int_t
-ngx_http_imprest_send_html(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *body, ngx_str_t *form_to)
-{
-    u_char                       *p;
-    size_t                        len;
-    ngx_uint_t                    i;
-    ngx_table_elt_t              *h;
-    ngx_http_imprest_loc_conf_t  *ilcf;
-
-    static const char  csp_head[] =
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'";
-    static const char  csp_tail[] =
-        "; frame-ancestors 'none'; base-uri 'none'";
-
-    static const char  *headers[] = {
-        "X-Frame-Options", "DENY",
-        "Referrer-Policy", "same-origin",
-        "X-Content-Type-Options", "nosniff"
-    };
-
-    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i += 2) {
-        if (ngx_http_imprest_add_header(r, headers[i], headers[i + 1])
-            == NULL)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    len = sizeof(csp_head) - 1 + sizeof(csp_tail)
-          + (form_to ? 1 + form_to->len : 0);
-
-    h = ngx_http_imprest_add_header(r, "Content-Security-Policy", NULL);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->value.data = ngx_pnalloc(r->pool, len);
-    if (h->value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(h->value.data, csp_head, sizeof(csp_head) - 1);
-
-    if (form_to && form_to->len) {
-        *p++ = ' ';
-        p = ngx_cpymem(p, form_to->data, form_to->len);
-    }
-
-    p = ngx_cpymem(p, csp_tail, sizeof(csp_tail) - 1);
-    h->value.len = p - h->value.data;
-
-    ilcf = ngx_http_get_module_loc_conf(r, ngx_http_imprest_module);
-
-    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
-        && ngx_http_imprest_retry_after(r, ilcf->retry_after) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_imprest_send(r, status, "text/html; charset=utf-8", body);
+    return ngx_http_imprest_pages_send(r, NGX_HTTP_OK, &body, &form_to, 0);
 }

@@ -3,7 +3,7 @@
  *
  * The authorization server's content handlers, one file each:
  * ngx_http_imprest_authorize.c, _token.c, _revoke.c, _introspect.c,
- * _metadata.c.
+ * _metadata.c; the pages and registration below.
  */
 
 #ifndef _NGX_HTTP_IMPREST_ENDPOINTS_H_INCLUDED_
@@ -22,6 +22,12 @@ ngx_int_t ngx_http_imprest_token_ep_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_imprest_revoke_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_imprest_introspect_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_imprest_metadata_handler(ngx_http_request_t *r);
+
+/* the pages: _portal.c, _connections.c, _scopes.c; RFC 7591: _register.c */
+ngx_int_t ngx_http_imprest_portal_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_imprest_connections_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_imprest_scopes_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_imprest_register_handler(ngx_http_request_t *r);
 
 /* RFC 8414: the document, built once at configuration time */
 ngx_int_t ngx_http_imprest_metadata_build(ngx_conf_t *cf,

@@ -36,7 +36,11 @@ typedef enum {
     NGX_HTTP_IMPREST_EP_TOKEN,
     NGX_HTTP_IMPREST_EP_REVOKE,
     NGX_HTTP_IMPREST_EP_INTROSPECT,
-    NGX_HTTP_IMPREST_EP_METADATA
+    NGX_HTTP_IMPREST_EP_METADATA,
+    NGX_HTTP_IMPREST_EP_PORTAL,
+    NGX_HTTP_IMPREST_EP_CONNECTIONS,
+    NGX_HTTP_IMPREST_EP_SCOPES,
+    NGX_HTTP_IMPREST_EP_REGISTER
 } ngx_http_imprest_endpoint_e;
 
 
@@ -62,6 +66,12 @@ typedef struct {
     ngx_str_t                       token_audience;
     ngx_str_t                       metadata;    /* RFC 8414 JSON */
 
+    /* where the pages and registration are served (location names) */
+    ngx_str_t                       portal_uri;
+    ngx_str_t                       connections_uri;
+    ngx_str_t                       scopes_uri;
+    ngx_str_t                       register_uri;
+
     unsigned                        redis_set:1;
     unsigned                        used:1;
     unsigned                        gate_used:1;
@@ -82,6 +92,8 @@ typedef struct {
     ngx_http_complex_value_t       *user;
     ngx_str_t                       login_url;
     ngx_uint_t                      consent_admins; /* imprest_consent_role */
+    ngx_str_t                       base;   /* an endpoint's location name,
+                                               without a trailing "/" */
 } ngx_http_imprest_loc_conf_t;
 
 

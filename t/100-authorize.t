@@ -709,7 +709,7 @@ X-Test-User: al"ice
 --- response_headers
 !Location
 --- response_body eval
-main::page('Not allowed', 'Your account cannot authorize applications.')
+main::page('Not allowed', 'Your account cannot use this page.')
 --- error_log
 imprest: imprest_user gave an invalid user id
 --- no_error_log
