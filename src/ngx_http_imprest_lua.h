@@ -279,10 +279,28 @@ NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
 "    out[n + 9] = i.gexp or ''\n"                                             \
 "  end\n"                                                                     \
 "end\n"                                                                       \
-"for _, o in ipairs(named) do\n"                                              \
-"  out[#out + 1] = o\n"                                                       \
-"  out[#out + 1] = redis.call('HGET', p .. K.org .. o, 'name') or ''\n"       \
+"local function names(list)\n"                                                \
+"  out[#out + 1] = #list\n"                                                   \
+"  for _, o in ipairs(list) do\n"                                             \
+"    out[#out + 1] = o\n"                                                     \
+"    out[#out + 1] = redis.call('HGET', p .. K.org .. o, 'name') or ''\n"     \
+"  end\n"                                                                     \
 "end\n"                                                                       \
+"names(named)\n"                                                              \
+"local admin_of = {}\n"                                                       \
+"if ARGV[2] == 'user' then\n"                                                 \
+"  local u = p .. K.user .. id\n"                                             \
+"  local roles = redis.call('HGETALL', u .. K.roles_suffix)\n"                \
+"  for j = 1, #roles, 2 do\n"                                                 \
+"    local o = roles[j]\n"                                                    \
+"    if roles[j + 1] == 'admin'\n"                                            \
+"       and redis.call('SISMEMBER', u .. K.orgs_suffix, o) == 1 then\n"       \
+"      admin_of[#admin_of + 1] = o\n"                                         \
+"    end\n"                                                                   \
+"  end\n"                                                                     \
+"  table.sort(admin_of)\n"                                                    \
+"end\n"                                                                       \
+"names(admin_of)\n"                                                           \
 "return out\n"                                                                \
 ""
 

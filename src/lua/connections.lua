@@ -2,8 +2,9 @@
 -- ("user", "client" or "org"), its id, admin ("" or a uid that must be an
 -- admin member of the organization: index "org").
 -- {0} not an admin | {1, n, then n times: gid, cid, app name, uid, user
---  name, scope, orgs, created, gexp; then id, name of each organization
---  named}
+--  name, scope, orgs, created, gexp; m, then id, name of the m
+--  organizations named; k, then id, name of the k organizations that the
+--  user of index "user" administers (k is 0 for the other indexes)}
 -- For index "org" a grant's orgs are that organization only: an admin
 -- sees what was granted of the books they administer, not the rest of
 -- the user's.  Grants that expired leave the index here; grants of
@@ -49,8 +50,26 @@ for _, gid in ipairs(gids) do
     out[n + 9] = i.gexp or ''
   end
 end
-for _, o in ipairs(named) do
-  out[#out + 1] = o
-  out[#out + 1] = redis.call('HGET', p .. K.org .. o, 'name') or ''
+local function names(list)
+  out[#out + 1] = #list
+  for _, o in ipairs(list) do
+    out[#out + 1] = o
+    out[#out + 1] = redis.call('HGET', p .. K.org .. o, 'name') or ''
+  end
 end
+names(named)
+local admin_of = {}
+if ARGV[2] == 'user' then
+  local u = p .. K.user .. id
+  local roles = redis.call('HGETALL', u .. K.roles_suffix)
+  for j = 1, #roles, 2 do
+    local o = roles[j]
+    if roles[j + 1] == 'admin'
+       and redis.call('SISMEMBER', u .. K.orgs_suffix, o) == 1 then
+      admin_of[#admin_of + 1] = o
+    end
+  end
+  table.sort(admin_of)
+end
+names(admin_of)
 return out
