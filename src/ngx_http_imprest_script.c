@@ -27,6 +27,8 @@ static void ngx_http_imprest_script_cstr(ngx_http_imprest_script_call_t *c,
 static ngx_int_t ngx_http_imprest_script_time(redisReply *e, time_t *t);
 static ngx_int_t ngx_http_imprest_script_app_fields(ngx_http_request_t *r,
     redisReply **e, ngx_http_imprest_app_t *out);
+static ngx_int_t ngx_http_imprest_script_pairs(ngx_http_request_t *r,
+    redisReply *rep, size_t *i, ngx_array_t **out);
 static redisReply **ngx_http_imprest_script_array(redisReply *rep);
 static ngx_int_t ngx_http_imprest_script_grant_reply(ngx_http_request_t *r,
     redisReply *rep, ngx_http_imprest_grant_reply_t *out, size_t n,
@@ -965,15 +967,15 @@ ngx_http_imprest_script_disconnect_reply(redisReply *rep, ngx_uint_t *n)
 }
 
 
-/* {0} | {1, n, 9 strings per grant, then id, name pairs} */
+/* {0} | {1, n, 9 strings per grant, m, m pairs, k, k pairs} */
 
 ngx_int_t
 ngx_http_imprest_script_connections_reply(ngx_http_request_t *r,
     redisReply *rep, ngx_http_imprest_connections_reply_t *out)
 {
     size_t                     i, n;
+    ngx_int_t                  rc;
     redisReply               **e;
-    ngx_keyval_t              *kv;
     ngx_http_imprest_grant_t  *g;
 
     e = ngx_http_imprest_script_array(rep);
@@ -987,8 +989,7 @@ ngx_http_imprest_script_connections_reply(ngx_http_request_t *r,
 
     if (e[0]->integer != 1 || rep->elements < 2
         || e[1]->type != REDIS_REPLY_INTEGER || e[1]->integer < 0
-        || (size_t) e[1]->integer > (rep->elements - 2) / 9
-        || (rep->elements - 2 - 9 * (size_t) e[1]->integer) % 2)
+        || (size_t) e[1]->integer > (rep->elements - 2) / 9)
     {
         return NGX_ERROR;
     }
@@ -997,8 +998,7 @@ ngx_http_imprest_script_connections_reply(ngx_http_request_t *r,
 
     out->grants = ngx_array_create(r->pool, n ? n : 1,
                                    sizeof(ngx_http_imprest_grant_t));
-    out->orgs = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
-    if (out->grants == NULL || out->orgs == NULL) {
+    if (out->grants == NULL) {
         return NGX_ABORT;
     }
 
@@ -1024,18 +1024,62 @@ ngx_http_imprest_script_connections_reply(ngx_http_request_t *r,
         }
     }
 
-    for ( /* void */ ; i < rep->elements; i += 2) {
-        kv = ngx_array_push(out->orgs);
+    rc = ngx_http_imprest_script_pairs(r, rep, &i, &out->orgs);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_imprest_script_pairs(r, rep, &i, &out->admin_of);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return (i == rep->elements) ? NGX_OK : NGX_ERROR;
+}
+
+
+/* {..., m, then m id, name pairs, ...} from element *i on */
+
+static ngx_int_t
+ngx_http_imprest_script_pairs(ngx_http_request_t *r, redisReply *rep,
+    size_t *i, ngx_array_t **out)
+{
+    size_t         j, m;
+    redisReply   **e;
+    ngx_keyval_t  *kv;
+
+    e = rep->element;
+    j = *i;
+
+    if (j >= rep->elements || e[j]->type != REDIS_REPLY_INTEGER
+        || e[j]->integer < 0
+        || (size_t) e[j]->integer > (rep->elements - j - 1) / 2)
+    {
+        return NGX_ERROR;
+    }
+
+    m = (size_t) e[j]->integer;
+    j++;
+
+    *out = ngx_array_create(r->pool, m ? m : 1, sizeof(ngx_keyval_t));
+    if (*out == NULL) {
+        return NGX_ABORT;
+    }
+
+    for ( /* void */ ; m; m--, j += 2) {
+        kv = ngx_array_push(*out);
         if (kv == NULL) {
             return NGX_ABORT;
         }
 
-        if (ngx_http_imprest_reply_str(r, e[i], &kv->key) != NGX_OK
-            || ngx_http_imprest_reply_str(r, e[i + 1], &kv->value) != NGX_OK)
+        if (ngx_http_imprest_reply_str(r, e[j], &kv->key) != NGX_OK
+            || ngx_http_imprest_reply_str(r, e[j + 1], &kv->value) != NGX_OK)
         {
             return NGX_ERROR;
         }
     }
+
+    *i = j;
 
     return NGX_OK;
 }
@@ -1132,7 +1176,8 @@ ngx_http_imprest_script_apps_reply(ngx_http_request_t *r, redisReply *rep,
 
     n = (size_t) e[0]->integer;
 
-    *out = ngx_array_create(r->pool, n ? n : 1, sizeof(ngx_http_imprest_app_t));
+    *out = ngx_array_create(r->pool, n ? n : 1,
+                            sizeof(ngx_http_imprest_app_t));
     if (*out == NULL) {
         return NGX_ABORT;
     }

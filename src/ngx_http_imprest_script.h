@@ -273,10 +273,11 @@ typedef struct {
     time_t        gexp;
 } ngx_http_imprest_grant_t;
 
-/* {0} | {1, n, grants..., org id, name...} */
+/* {0} | {1, n, grants..., m, org id, name..., k, org id, name...} */
 typedef struct {
     ngx_array_t  *grants;           /* ngx_http_imprest_grant_t */
     ngx_array_t  *orgs;             /* ngx_keyval_t, id and name */
+    ngx_array_t  *admin_of;         /* ngx_keyval_t: index "user" */
 } ngx_http_imprest_connections_reply_t;
 
 /* app: {0} | {2} | {1, name, public, redirect_uris, scope, owner, created};
