@@ -134,6 +134,7 @@ typedef struct {
 typedef struct {
     ngx_http_imprest_ctx_t          check;
     struct ngx_http_imprest_as_s   *as;           /* or NULL */
+    ngx_str_t                       csrf;         /* a page's CSRF token */
     unsigned                        checked:1;
 } ngx_http_imprest_request_t;
 

@@ -14,6 +14,7 @@
 #include "ngx_http_imprest_core.h"
 #include "ngx_http_imprest_oauth.h"
 #include "ngx_http_imprest_pages.h"
+#include "ngx_http_imprest_request.h"
 #include "ngx_http_imprest_response.h"
 
 
@@ -509,13 +510,23 @@ ngx_int_t
 ngx_http_imprest_pages_csrf_field(ngx_http_request_t *r,
     ngx_http_imprest_html_t *h)
 {
-    u_char           *p, rnd[32];
-    ngx_str_t         name, value;
-    ngx_table_elt_t  *set;
+    u_char                      *p, rnd[32];
+    ngx_str_t                    name, value;
+    ngx_table_elt_t             *set;
+    ngx_http_imprest_request_t  *req;
+
+    req = ngx_http_imprest_request(r);
+    if (req == NULL) {
+        return NGX_ERROR;
+    }
 
     ngx_http_imprest_pages_cookie_name(r, &name);
 
-    if (ngx_http_imprest_pages_cookie(r, &name, &value) != NGX_OK) {
+    if (req->csrf.len) {
+        /* a page of several forms: one token, one cookie */
+        value = req->csrf;
+
+    } else if (ngx_http_imprest_pages_cookie(r, &name, &value) != NGX_OK) {
         value.data = ngx_pnalloc(r->pool, NGX_HTTP_IMPREST_CSRF_LEN);
         if (value.data == NULL || RAND_bytes(rnd, sizeof(rnd)) != 1) {
             return NGX_ERROR;
@@ -545,6 +556,8 @@ ngx_http_imprest_pages_csrf_field(ngx_http_request_t *r,
 
         set->value.len = p - set->value.data;
     }
+
+    req->csrf = value;
 
     ngx_http_imprest_html_lit(h, "<input type=\"hidden\" name=\""
                                  NGX_HTTP_IMPREST_CSRF_FIELD "\" value=\"");
