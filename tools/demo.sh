@@ -48,8 +48,14 @@ sed -e "s/127\.0\.0\.1:6390/127.0.0.1:$redis_port/" \
     -e "s/127\.0\.0\.1:8080/127.0.0.1:$gw_port/" \
     -e "s/127\.0\.0\.1:8081/127.0.0.1:$up_port/" \
     "$repo/conf-examples/demo.conf" > "$demo/conf/nginx.conf"
-# the demo user for the consent page: alice / alice
-printf 'alice:%s\n' "$(openssl passwd -apr1 alice)" > "$demo/conf/htpasswd"
+cp -r "$repo/conf-examples/demo-data" "$demo/demo-data"
+# the demo's people (sign-in for the consent page, the portal and
+# connected apps): alice / alice, a user; dave / dave, a developer
+for u in alice dave; do
+    printf '%s:%s\n' $u "$(openssl passwd -apr1 $u)"
+done > "$demo/conf/htpasswd"
+# workers run as nobody when we are root
+chmod -R a+rX "$demo/conf" "$demo/demo-data"
 
 redis-server --port $redis_port --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$demo/redis" --logfile "$demo/redis/redis.log" &
@@ -84,25 +90,41 @@ json() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 say "Seeding the accounting data with imprestctl"
 "$ctl" user add alice --name "Alice Example"
+"$ctl" user add dave --name "Dave Developer"
 "$ctl" org add $org1 --name "Acme Ltd"
 "$ctl" org add $org2 --name "Beta Books"
 "$ctl" org add $other --name "Someone Else Inc"
+# alice is an admin of Acme and a member of Beta (only admins connect
+# apps here: imprest_consent_role admin)
 "$ctl" member add alice $org1
 "$ctl" member add alice $org2
+redis-cli -p $redis_port HSET imprest:user:alice:roles $org1 admin \
+    $org2 member >/dev/null
 
-say "Guide, step 1: register an app (My Apps -> Create App)"
-app=$("$ctl" app create --name "Demo Books" \
+say "Guide, step 1: register an app (My Apps -> Create App; here dave's, made with imprestctl)"
+app=$("$ctl" app create --name "Demo Books" --owner dave \
       --redirect-uri $gw/demo-app/callback \
-      --scope "money_in money_out")
+      --scope "money_in money_out contacts")
 echo "$app"
 client_id=$(json client_id <<<"$app")
 client_secret=$(json client_secret <<<"$app")
 redirect_uri=$gw/demo-app/callback
 
+say "Open in a browser (while the demo runs)"
+cat <<EOF
+  $gw/developer/              My Apps and Create App (sign in: dave / dave)
+  $gw/developer/scopes        the scopes reference (and .json)
+  $gw/account/connections/    connected apps (sign in: alice / alice;
+                              alice administers Acme: its admin view is
+                              linked there)
+  $gw/oauth/authorize?client_id=$client_id&response_type=code&redirect_uri=$redirect_uri&scope=money_in
+                              the consent page (alice / alice)
+EOF
+
 say "Guide, step 2: send the user to /oauth/authorize (alice signs in)"
 state=$(openssl rand -hex 8)
 authz="$gw/oauth/authorize?client_id=$client_id&response_type=code"
-authz="$authz&redirect_uri=$redirect_uri&scope=money_in+money_out"
+authz="$authz&redirect_uri=$redirect_uri&scope=money_in+money_out+contacts"
 authz="$authz&state=$state"
 printf '$ curl -u alice:alice %q\n' "$authz"
 page=$(curl -s -u alice:alice "$authz")
@@ -132,12 +154,21 @@ say "The same code a second time: refused, and its tokens revoked"
 show curl "$gw/oauth/token" \
     --data "grant_type=authorization_code&code=$code&redirect_uri=$redirect_uri&client_id=$client_id&client_secret=$client_secret"
 
-say "A new authorization, for both organizations"
+say "Beta Books is offered to its admins only: alice, a member there, cannot grant it"
+page=$(curl -s -u alice:alice "$authz")
+grep -o 'value="[0-9a-f-]*" disabled> [^<]*<i>admins only</i>' <<<"$page"
+request_id=$(grep -o 'name="request_id" value="[^"]*"' <<<"$page" \
+             | sed 's/.*value="//; s/"$//')
+curl -s -i -u alice:alice "$gw/oauth/authorize" \
+    --data "request_id=$request_id&org=$org2&decision=approve" \
+    | tr -d '\r' | grep -E '^HTTP|<p>' | sed -e 's/<[^>]*>/ /g'
+
+say "A new authorization, for Acme"
 page=$(curl -s -u alice:alice "$authz")
 request_id=$(grep -o 'name="request_id" value="[^"]*"' <<<"$page" \
              | sed 's/.*value="//; s/"$//')
 location=$(curl -s -i -u alice:alice "$gw/oauth/authorize" \
-           --data "request_id=$request_id&org=$org1&org=$org2&decision=approve" \
+           --data "request_id=$request_id&org=$org1&decision=approve" \
            | tr -d '\r' | sed -n 's/^Location: //p')
 code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$location")
 show curl "$gw/oauth/token" -u "$client_id:$client_secret" \
@@ -152,6 +183,16 @@ show curl "$gw/api/v1/me/organizations" -H "Authorization: Bearer $token"
 say "Guide, step 4: read Acme's invoices (scope money_in)"
 show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
     -H "X-Organization-Id: $org1"
+
+say "... and its contacts (scope contacts)"
+show curl "$gw/api/v1/contacts" -H "Authorization: Bearer $token" \
+    -H "X-Organization-Id: $org1"
+
+say "Connected apps: alice sees Demo Books with access to Acme"
+conn=$(curl -s -i -u alice:alice "$gw/account/connections/" | tr -d '\r')
+sed -n 's/^\(HTTP.*\)/\1/p' <<<"$conn" | head -1
+sed -e 's/<style>.*<\/style>//' -e 's/<[^>]*>/ /g' -e 's/  */ /g' \
+    <<<"$(sed -n '/^$/,$p' <<<"$conn")" | fold -s -w 78
 
 say "Refresh: a new pair; the old refresh token stops working"
 show curl "$gw/oauth/token" -u "$client_id:$client_secret" \
@@ -236,6 +277,7 @@ show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
 cat <<EOF
 
 The gateway is running at $gw (Redis: 127.0.0.1:$redis_port).
+The pages listed at the start are served as long as this runs.
 Try it:
   curl -i $gw/api/v1/invoices -H "Authorization: Bearer $token" \\
        -H "X-Organization-Id: $org1"

@@ -16,12 +16,18 @@ check() {
     fi
 }
 [ $rc = 0 ] && pass=$((pass + 1)) || { echo "not ok - demo exited $rc"; fail=$((fail + 1)); }
-check '{"organizations":[{"id":"3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b","name":"Acme Ltd"},{"id":"9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c6d","name":"Beta Books"}]}'
-check '"user_id":"alice","client_id":"demo-app","organization_id":"3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b","scope":"money_in","authorization_seen":""'
+check '{"organizations":[{"id":"3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b","name":"Acme Ltd"}]}'
+check 'X-Demo-Seen: user=alice client=demo-app org=3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b scope="money_in" authorization=""'
 check 'HTTP/1.1 303 See Other'
-check '"token_type":"Bearer","expires_in":7200,"scope":"money_in money_out"}'
+check '"token_type":"Bearer","expires_in":7200,"scope":"money_in money_out contacts"}'
 check '{"error":"invalid_grant","error_description":"code already used"}'
-check '"path":"/api/v1/invoices","user_id":"alice","client_id":"app_'
+check 'X-Demo-Seen: user=alice client=app_'
+check '"number": "INV-1001"'
+check '"name": "Northwind Traders"'
+check '9d8c7b6a-5e4f-4a3b-8c2d-1e0f9a8b7c6d" disabled> Beta Books <i>admins only</i>'
+check 'each one you are an admin of'
+check 'Demo Books Client ID app_'
+check '/developer/              My Apps and Create App'
 check 'HTTP/1.1 401 Unauthorized'
 check 'error="invalid_token", error_description="malformed token"'
 check 'error_description":"the X-Organization-Id header is required"'
