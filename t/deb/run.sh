@@ -58,7 +58,7 @@ ctl_deb=$repo/build/${ctl_pkg}_${version}_$arch.deb
 
 tmp=$(mktemp -d /tmp/imprest-deb.XXXXXX)
 mkdir -p "$tmp/logs" "$tmp/conf" "$tmp/redis" "$tmp/saved" "$tmp/x"
-redis_pid= nginx_pid= failed=0 restored=
+redis_pid= nginx_pid= failed=0 restored= touched=
 
 export DEBIAN_FRONTEND=noninteractive
 apt() {
@@ -114,13 +114,22 @@ for f in "$so" "$ctl" "$link" "$link.removed"; do
     fi
 done
 
+# apt-get purge of whichever of the two dpkg knows (apt-get fails on a
+# package it has never heard of)
+purge_ours() {
+    local p purge=
+    for p in $mod_pkg $ctl_pkg; do
+        [ -n "$(state $p)" ] && purge="$purge $p"
+    done
+    [ -z "$purge" ] || apt purge $purge
+}
+
 restore() {
     [ -n "$restored" ] && return
     restored=1
-    local purge=
-    [ -n "$(state $mod_pkg)" ] && purge="$purge $mod_pkg"
-    [ -n "$(state $ctl_pkg)" ] && purge="$purge $ctl_pkg"
-    [ -n "$purge" ] && apt purge $purge
+    # nothing to put back before the first apt-get of step 3
+    [ -z "$touched" ] && return
+    purge_ours
     local inst= rm=
     case $before_mod in ii|rc) inst="$inst $mod_deb" ;; esac
     case $before_ctl in ii|rc) inst="$inst $ctl_deb" ;; esac
@@ -218,8 +227,8 @@ check "$ctl_pkg depends on the libraries imprestctl links" \
 
 # 3. install, fresh: a package installed before is purged first, so that
 # the first install's postinst is what runs
-[ -n "$before_mod$before_ctl" ] && { apt purge $mod_pkg $ctl_pkg \
-    || abort "purge of the packages installed before"; }
+touched=1
+purge_ours || abort "purge of the packages installed before"
 # what no package owns (saved above) would be taken over by dpkg, and
 # then removed with the package
 (cd "$tmp/saved" && find . ! -type d) | while read -r f; do
