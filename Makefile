@@ -108,6 +108,18 @@ install: module imprestctl
 	install -m 755 $(BUILD)/imprestctl /usr/local/bin/imprestctl 2>/dev/null \
 	  || true
 
+.PHONY: deb test-deb
+
+# Debian packages in build/: libnginx-mod-http-imprest_<VERSION>_<arch>.deb
+# (the module, enabled through /etc/nginx/modules-enabled) and
+# imprestctl_<VERSION>_<arch>.deb; installs its build dependencies.
+deb: lua-check
+	@tools/deb/build.sh
+
+# builds both packages, installs, uses, removes and purges them (as root)
+test-deb:
+	@t/deb/run.sh
+
 NGX_ASAN   := $(BUILD)/nginx-asan
 
 # nginx 1.22.1 built from the full upstream source with ASan+UBSan, the
