@@ -88,6 +88,7 @@ test: deps module imprestctl unit
 	@tools/test-demo.sh
 	@t/e2e/run.sh
 	@t/browser/run.sh
+	@t/deb/run.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*
@@ -104,7 +105,7 @@ bench: deps module imprestctl
 	@perl tools/bench.pl
 
 install: module imprestctl
-	install -m 644 $(MODULE) /usr/lib/nginx/modules/ngx_http_imprest_module.so
+	install -D -m 644 $(MODULE) /usr/lib/nginx/modules/ngx_http_imprest_module.so
 	install -m 755 $(BUILD)/imprestctl /usr/local/bin/imprestctl 2>/dev/null \
 	  || true
 
