@@ -520,7 +520,7 @@ qr/imprest_redis_connected\{worker="0"\} 1\nimprest_redis_connected\{worker="1"\
 
 
 
-=== TEST 9: reload (HUP): the counters go on, the new workers own the gauges
+=== TEST 9: reload (HUP): the counters go on; the new workers own the gauges, an old one draining after them cannot reset its slot
 --- workers: 2
 --- init
 seed_as();
@@ -529,18 +529,32 @@ is(api($AT, $ORG1), 200, "pass $_") for 1 .. 5;
 my $master = master_pid();
 my @old = children_of($master);
 is(scalar @old, 2, 'two workers');
+my %old = map { $_ => 1 } @old;
+# a request half sent keeps one old worker alive past the reload
+my $hold = IO::Socket::INET->new(
+    PeerAddr => "127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}") or die "hold: $!";
+syswrite $hold, "GET /ping HTTP/1.1\r\nHost: localhost\r\n";
+Time::HiRes::sleep(0.3);
 kill 'HUP', $master;
 my $end = Time::HiRes::time() + 10;
-my @now;
+my @new;
 while (Time::HiRes::time() < $end) {
-    @now = children_of($master);
-    my %o = map { $_ => 1 } @old;
-    last if @now == 2 && !grep { $o{$_} } @now;
+    @new = grep { !$old{$_} } children_of($master);
+    last if @new == 2;
     Time::HiRes::sleep(0.05);
 }
-isnt("@now", "@old", 'new workers');
+is(scalar @new, 2, 'two new workers');
 ok(metrics_wait_connected(2, 1, 10), 'their links up');
-Time::HiRes::sleep(0.3);
+ok(scalar(grep { $old{$_} } children_of($master)), 'an old worker drains');
+syswrite $hold, "Connection: close\r\n\r\n";
+my $resp = '';
+while (sysread($hold, my $buf, 4096)) { $resp .= $buf }
+like($resp, qr/\r\n\r\npong\n\z/, 'its request answered');
+$end = Time::HiRes::time() + 10;
+Time::HiRes::sleep(0.05) while grep({ $old{$_} } children_of($master))
+                               && Time::HiRes::time() < $end;
+ok(!grep({ $old{$_} } children_of($master)), 'the old workers are gone');
+Time::HiRes::sleep(0.2);
 my $a = metrics_scrape();
 is($a->{'imprest_gate_requests_total{outcome="ok"}'}, 5, 'counted before');
 is($a->{qq{imprest_redis_connected{worker="$_"}}}, 1, "worker $_ up")
