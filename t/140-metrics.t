@@ -461,13 +461,13 @@ imprest_consent_decisions_total\{decision="denied"\} 1
 --- before_start
 stop_fake();
 fake_redis($ENV{TEST_NGINX_FAKE_PORT}, { hang => 1 });
---- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=200ms connect_timeout=200ms retry=100ms
+--- imprest_redis: 127.0.0.1:$TEST_NGINX_FAKE_PORT timeout=300ms connect_timeout=1s retry=100ms
 --- init
 ok(metrics_wait_connected(1, 1), 'the handshake done');
 my $b = metrics_scrape();
 is(api($AT, $ORG1), 503, 'the lookup hangs: 503');
 # the fake serves one connection at a time: the next handshake hangs
-ok(wait_log('closing connection: connect timed out', 3), 'connect timed out');
+ok(wait_log("closing connection: connect timed out", 5), "connect timed out");
 my $a = metrics_scrape();
 my ($c, $re) = ('imprest_redis_timeouts_total{kind="connect"}',
                 'imprest_redis_reconnects_total');
