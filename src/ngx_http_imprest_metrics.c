@@ -604,7 +604,8 @@ ngx_http_imprest_metrics_render(ngx_http_imprest_metrics_out_t *o,
     ngx_atomic_uint_t  v, n;
 
     ngx_http_imprest_metrics_family(o, "imprest_gate_requests_total",
-        "counter", "Gate decisions by outcome (the values of $imprest_status).");
+        "counter",
+        "Gate decisions by outcome (the values of $imprest_status).");
 
     for (i = 1; i < NGX_HTTP_IMPREST_METRICS_OUTCOMES; i++) {
         ngx_http_imprest_metrics_line(o,
