@@ -130,4 +130,7 @@ asan: deps imprestctl
 	  t/e2e/run.sh && \
 	  NGINX=$(NGX_ASAN)/sbin/nginx \
 	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
+	  t/e2e/prometheus.sh && \
+	  NGINX=$(NGX_ASAN)/sbin/nginx \
+	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
 	  t/browser/run.sh

@@ -32,7 +32,7 @@ _EOC_
 
 add_block_preprocessor(sub {
     my $block = shift;
-    # which worker served each request (TEST 8)
+    # which worker served each request (the four-worker block)
     my $http = $Imprest::Test::AS_HTTP_CONFIG . "    log_format pids '\$pid';\n";
     if (defined(my $redis = $block->imprest_redis)) {
         $http =~ s/imprest_redis [^;]*;/imprest_redis $redis;/;
@@ -277,7 +277,55 @@ Allow: GET, HEAD
 
 
 
-=== TEST 3: the gate: each $imprest_status outcome counted once per decision, and a Redis call timed per lookup
+=== TEST 3: HEAD: the headers only
+--- request
+HEAD /metrics
+--- response_headers
+Content-Type: text/plain; version=0.0.4; charset=utf-8
+--- response_body eval
+''
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: another content handler in the location: nginx -t says which
+--- config
+    location = /metrics {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
+        imprest_metrics;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"imprest_metrics" directive is duplicate or follows another content handler in \S+nginx\.conf:\d+$/
+
+
+
+=== TEST 5: without Redis or any other imprest directive: the page, all zero, from two locations of one zone
+--- http_config
+--- config
+    location = /metrics {
+        imprest_metrics;
+    }
+    location = /other/metrics {
+        imprest_metrics;
+    }
+--- init
+my $m = metrics_scrape();
+my %want = metrics_expected(1);
+is(scalar(keys %$m), scalar(map { @{ $_->[1] } } values %want),
+   'every series');
+is_deeply([grep { $m->{$_} != 0 } keys %$m], [], 'all zero');
+--- request
+GET /other/metrics
+--- response_body_like
+imprest_gate_requests_total\{outcome="ok"\} 0
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: the gate: each $imprest_status outcome counted once per decision, and a Redis call timed per lookup
 --- init
 seed_as();
 ok(metrics_wait_connected(1, 1), 'the link is up');
@@ -317,7 +365,7 @@ imprest_gate_requests_total\{outcome="ok"\} 3
 
 
 
-=== TEST 4: Redis down: 503 counted as redis_unavailable, the gauge 0, reconnects counted; Redis back: the gauge 1
+=== TEST 7: Redis down: 503 counted as redis_unavailable, the gauge 0, reconnects counted; Redis back: the gauge 1
 --- imprest_redis: 127.0.0.1:$TEST_NGINX_SPARE_PORT retry=100ms
 --- init
 stop_redis($ENV{TEST_NGINX_SPARE_PORT});
@@ -349,7 +397,7 @@ $Imprest::Test::REDIS_DOWN
 
 
 
-=== TEST 5: the token endpoint: issued, refreshed, reuse of a code and of a refresh token, errors by grant type, revocation, introspection
+=== TEST 8: the token endpoint: issued, refreshed, reuse of a code and of a refresh token, errors by grant type, revocation, introspection
 --- init
 seed_as();
 put_code(code => $C{one});
@@ -419,7 +467,7 @@ imprest_tokens_issued_total 2
 
 
 
-=== TEST 6: consent: approved and denied counted, the authorize endpoint's 303s and its consent page
+=== TEST 9: consent: approved and denied counted, the authorize endpoint's 303s and its consent page
 --- init
 seed_as();
 ok(metrics_wait_connected(1, 1), 'the link is up');
@@ -457,7 +505,7 @@ imprest_consent_decisions_total\{decision="denied"\} 1
 
 
 
-=== TEST 7: a hung Redis: the command timeout and then the connect timeout counted
+=== TEST 10: a hung Redis: the command timeout and then the connect timeout counted
 --- before_start
 stop_fake();
 fake_redis($ENV{TEST_NGINX_FAKE_PORT}, { hang => 1 });
@@ -489,7 +537,7 @@ imprest: redis command timed out
 
 
 
-=== TEST 8: four workers, one zone: 480 requests from 8 clients at once, totals exact, one gauge per worker
+=== TEST 11: four workers, one zone: 480 requests from 8 clients at once, totals exact, one gauge per worker
 --- workers: 4
 --- init
 seed_as();
@@ -520,7 +568,7 @@ qr/imprest_redis_connected\{worker="0"\} 1\nimprest_redis_connected\{worker="1"\
 
 
 
-=== TEST 9: reload (HUP): the counters go on; the new workers own the gauges, an old one draining after them cannot reset its slot
+=== TEST 12: reload (HUP): the counters go on; the new workers own the gauges, an old one draining after them cannot reset its slot
 --- workers: 2
 --- init
 seed_as();
