@@ -16,7 +16,7 @@ CORE_SRCS  := src/ngx_http_imprest_core.c src/ngx_http_imprest_schema.c
 CORE_HDRS  := src/ngx_http_imprest_core.h src/ngx_http_imprest_schema.h
 MODULE_SRCS := config ngx_http_imprest_module.c $(wildcard src/*.c src/*.h)
 
-.PHONY: all deps lua-check module imprestctl unit fuzz test test-nginx asan demo bench clean check-examples install
+.PHONY: all deps lua-check module imprestctl unit fuzz test test-nginx asan demo bench clean check-examples install test-prometheus
 
 all: module imprestctl
 
@@ -80,15 +80,21 @@ fuzz: deps
 
 # The README's test command: unit tests, conf examples, the Test::Nginx
 # suite on a private Redis, the demo walkthrough as a smoke test, a real
-# OAuth client library (e2e) and a real browser on the consent page.
+# OAuth client library (e2e), a real Prometheus scraping the metrics and
+# a real browser on the consent page.
 test: deps module imprestctl unit
 	@FUZZ_SECONDS=2 tools/fuzz.sh
 	@tools/check-conf-examples.sh
 	@tools/run-tests.sh
 	@tools/test-demo.sh
 	@t/e2e/run.sh
+	@t/e2e/prometheus.sh
 	@t/browser/run.sh
 	@t/deb/run.sh
+
+# a real Prometheus server scrapes imprest_metrics (also part of `make test`)
+test-prometheus: deps module imprestctl
+	@t/e2e/prometheus.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*
@@ -135,6 +141,9 @@ asan: deps imprestctl
 	  NGINX=$(NGX_ASAN)/sbin/nginx \
 	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
 	  t/e2e/run.sh && \
+	  NGINX=$(NGX_ASAN)/sbin/nginx \
+	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
+	  t/e2e/prometheus.sh && \
 	  NGINX=$(NGX_ASAN)/sbin/nginx \
 	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
 	  t/browser/run.sh

@@ -19,6 +19,7 @@
 #include "ngx_http_imprest_orgs.h"
 #include "ngx_http_imprest_oauth.h"
 #include "ngx_http_imprest_endpoints.h"
+#include "ngx_http_imprest_metrics.h"
 
 
 static ngx_int_t ngx_http_imprest_preconfiguration(ngx_conf_t *cf);
@@ -278,6 +279,13 @@ static ngx_command_t  ngx_http_imprest_commands[] = {
       NGX_HTTP_IMPREST_EP_METADATA,
       NULL },
 
+    { ngx_string("imprest_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_imprest_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -326,6 +334,10 @@ ngx_http_imprest_postconfiguration(ngx_conf_t *cf)
     ngx_http_handler_pt           *h;
     ngx_http_core_main_conf_t     *cmcf;
     ngx_http_imprest_main_conf_t  *imcf;
+
+    if (ngx_http_imprest_metrics_postconfiguration(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_imprest_module);
 
@@ -1037,6 +1049,10 @@ static ngx_int_t
 ngx_http_imprest_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_imprest_main_conf_t  *imcf;
+
+    if (ngx_http_imprest_metrics_init_worker(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     imcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_imprest_module);
 

@@ -8,6 +8,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_imprest_as.h"
+#include "ngx_http_imprest_metrics.h"
 #include "ngx_http_imprest_request.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_script.h"
@@ -361,6 +362,7 @@ ngx_http_imprest_as_error(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "imprest: %s: %s", error, description);
+    ngx_http_imprest_metrics_token(as, error);
 
     /* RFC 6749 5.2: Basic authentication failures get the challenge */
     if (status == NGX_HTTP_UNAUTHORIZED) {

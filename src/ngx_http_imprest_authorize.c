@@ -21,6 +21,7 @@
 #include "ngx_http_imprest_as.h"
 #include "ngx_http_imprest_endpoints.h"
 #include "ngx_http_imprest_html.h"
+#include "ngx_http_imprest_metrics.h"
 #include "ngx_http_imprest_pages.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_script.h"
@@ -672,6 +673,7 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
 
     /* RFC 9700 4.12: 303, so the browser does not re-POST the form */
     if (cr.status == NGX_HTTP_IMPREST_CONSENT_DENIED) {
+        ngx_http_imprest_metrics_add(NGX_HTTP_IMPREST_M_CONSENT_DENIED, 1);
         return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER,
                    &cr.redirect_uri, NULL, "access_denied",
                    "the user denied the request", &cr.state);
@@ -682,6 +684,7 @@ ngx_http_imprest_authorize_decided(ngx_http_request_t *r,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "imprest: user \"%V\" approved a request", &az->user);
+    ngx_http_imprest_metrics_add(NGX_HTTP_IMPREST_M_CONSENT_APPROVED, 1);
 
     return ngx_http_imprest_redirect(r, as, NGX_HTTP_SEE_OTHER,
                                      &cr.redirect_uri, (char *) code.data,

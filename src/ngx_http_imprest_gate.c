@@ -10,6 +10,7 @@
 #include "ngx_http_imprest_module.h"
 #include "ngx_http_imprest_core.h"
 #include "ngx_http_imprest_gate.h"
+#include "ngx_http_imprest_metrics.h"
 #include "ngx_http_imprest_request.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_schema.h"
@@ -149,6 +150,7 @@ ngx_http_imprest_gate_handler(ngx_http_request_t *r)
                                                 ilcf->require_org);
 
     if (ctx->outcome == NGX_HTTP_IMPREST_OK) {
+        ngx_http_imprest_metrics_gate(ctx->outcome);
 
         if (ngx_http_imprest_set_headers(r, ctx, ilcf) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -159,6 +161,7 @@ ngx_http_imprest_gate_handler(ngx_http_request_t *r)
 
 answer:
 
+    ngx_http_imprest_metrics_gate(ctx->outcome);
     rc = ngx_http_imprest_gate_answer(r, ctx, ilcf);
 
     /* the access phase would treat NGX_OK as "allowed": finalize here */

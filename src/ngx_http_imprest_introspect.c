@@ -13,6 +13,7 @@
 
 #include "ngx_http_imprest_as.h"
 #include "ngx_http_imprest_endpoints.h"
+#include "ngx_http_imprest_metrics.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_script.h"
 
@@ -181,6 +182,7 @@ ngx_http_imprest_introspect_done(ngx_http_request_t *r,
     ngx_memcpy(body.data, s, body.len);
     body.data[body.len++] = '\n';
     free(s);
+    ngx_http_imprest_metrics_add(NGX_HTTP_IMPREST_M_INTROSPECT_ACTIVE, 1);
 
     return ngx_http_imprest_send_json(r, NGX_HTTP_OK, &body);
 
@@ -201,6 +203,7 @@ ngx_http_imprest_introspect_inactive(ngx_http_request_t *r)
 
     /* RFC 7662 2.2: nothing more, so nothing is disclosed */
     ngx_str_set(&body, "{\"active\":false}\n");
+    ngx_http_imprest_metrics_add(NGX_HTTP_IMPREST_M_INTROSPECT_INACTIVE, 1);
 
     return ngx_http_imprest_send_json(r, NGX_HTTP_OK, &body);
 }

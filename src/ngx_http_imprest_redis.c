@@ -16,6 +16,7 @@
 #include <ngx_event.h>
 
 #include "ngx_http_imprest_redis_int.h"
+#include "ngx_http_imprest_metrics.h"
 
 
 #define NGX_HTTP_IMPREST_REDIS_BACKOFF_MIN   100
@@ -393,6 +394,7 @@ ngx_http_imprest_redis_retry_handler(ngx_event_t *ev)
     p = ev->data;
 
     if (p->ac == NULL && !p->exiting) {
+        ngx_http_imprest_metrics_add(NGX_HTTP_IMPREST_M_REDIS_RECONNECT, 1);
         ngx_http_imprest_redis_connect(p);
     }
 }
@@ -406,6 +408,8 @@ ngx_http_imprest_redis_connect_timeout(ngx_event_t *ev)
     p = ev->data;
 
     if (!p->ready) {
+        ngx_http_imprest_metrics_add(NGX_HTTP_IMPREST_M_REDIS_CONNECT_TIMEOUT,
+                                     1);
         ngx_http_imprest_redis_drop(p, NGX_LOG_ERR, "connect timed out");
     }
 }
@@ -618,6 +622,7 @@ ngx_http_imprest_redis_cleanup(void *privdata)
     p->flushing = 0;
     p->held = 0;
     p->inflight = 0;
+    ngx_http_imprest_metrics_redis_state(0);
 
     if (c) {
         if (c->read->active) {
@@ -666,6 +671,7 @@ ngx_http_imprest_redis_on_connect(const redisAsyncContext *ac, int status)
     if (p->handshake == 0) {
         p->ready = 1;
         p->backoff = 0;
+        ngx_http_imprest_metrics_redis_state(1);
 
         if (p->connect_timer.timer_set) {
             ngx_del_timer(&p->connect_timer);
@@ -713,6 +719,7 @@ ngx_http_imprest_redis_handshake_reply(redisAsyncContext *ac, void *reply,
 
         if (--p->handshake == 0) {
             p->ready = 1;
+            ngx_http_imprest_metrics_redis_state(1);
         }
 
         return;
@@ -748,6 +755,7 @@ ngx_http_imprest_redis_handshake_reply(redisAsyncContext *ac, void *reply,
 
     p->ready = 1;
     p->backoff = 0;
+    ngx_http_imprest_metrics_redis_state(1);
 
     if (p->connect_timer.timer_set) {
         ngx_del_timer(&p->connect_timer);
@@ -902,6 +910,7 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
     ngx_add_timer(&cmd->timer, p->conf->timeout);
 
     p->pending++;
+    cmd->start = ngx_http_imprest_metrics_redis_start();
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "imprest: redis command queued: %V, %ui pending",
@@ -1012,6 +1021,8 @@ ngx_http_imprest_redis_cmd_timeout(ngx_event_t *ev)
      * command still pending on it fails (its handler sees NULL) and the
      * next request starts on a fresh connection.
      */
+    ngx_http_imprest_metrics_add(NGX_HTTP_IMPREST_M_REDIS_CMD_TIMEOUT, 1);
+
     if (p) {
         ngx_http_imprest_redis_drop(p, NGX_LOG_ERR, "command timed out");
     }

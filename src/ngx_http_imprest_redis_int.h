@@ -59,6 +59,7 @@ typedef struct {
     void                               *data;
     ngx_pool_cleanup_t                 *cln;
     ngx_event_t                         timer;
+    uint64_t                            start;   /* metrics: queued, us */
 } ngx_http_imprest_redis_cmd_t;
 
 

@@ -14,6 +14,7 @@
 #include <ngx_event.h>
 
 #include "ngx_http_imprest_redis_int.h"
+#include "ngx_http_imprest_metrics.h"
 
 
 /*
@@ -95,6 +96,8 @@ ngx_http_imprest_redis_reply(redisAsyncContext *ac, void *reply,
     if (cmd->timer.timer_set) {
         ngx_del_timer(&cmd->timer);
     }
+
+    ngx_http_imprest_metrics_redis_reply(rep ? cmd->start : 0);
 
     if (p->oversized) {
         /* hiredis frees what it built of it (free_object skips ours) */

@@ -11,6 +11,7 @@
 
 #include "ngx_http_imprest_as.h"
 #include "ngx_http_imprest_endpoints.h"
+#include "ngx_http_imprest_metrics.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_script.h"
 
@@ -98,6 +99,7 @@ ngx_http_imprest_revoke_done(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
                    "the authorization service is unavailable");
     }
 
+    ngx_http_imprest_metrics_add(NGX_HTTP_IMPREST_M_REVOKED, rc == NGX_OK);
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "imprest: revocation by client \"%V\": %s", &as->client_id,
                   (rc == NGX_OK) ? "revoked" : "nothing to do");

@@ -13,6 +13,7 @@
 #include "ngx_http_imprest_as.h"
 #include "ngx_http_imprest_endpoints.h"
 #include "ngx_http_imprest_lua.h"
+#include "ngx_http_imprest_metrics.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_script.h"
 
@@ -430,6 +431,7 @@ ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
     rc = t->decode(r, reply, &gr);
 
     if (rc == NGX_DECLINED) {
+        ngx_http_imprest_metrics_refusal(gr.reason);
         reason = ngx_http_imprest_token_ep_reason(gr.reason);
         if (reason == NULL) {
             goto bad;
@@ -446,6 +448,7 @@ ngx_http_imprest_token_ep_issued(ngx_http_request_t *r,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "imprest: tokens issued to client \"%V\"", &as->client_id);
+    ngx_http_imprest_metrics_token(as, NULL);
 
     /* RFC 6749 5.1, in the developer guide's order */
     body.len = sizeof("{\"access_token\":\"\",\"refresh_token\":\"\","
