@@ -17,6 +17,7 @@ CORE_HDRS  := src/ngx_http_imprest_core.h src/ngx_http_imprest_schema.h
 MODULE_SRCS := config ngx_http_imprest_module.c $(wildcard src/*.c src/*.h)
 
 .PHONY: all deps lua-check module imprestctl unit fuzz test test-nginx asan demo bench clean check-examples install
+.PHONY: reload-test soak http2-test
 
 all: module imprestctl
 
@@ -102,6 +103,15 @@ check-examples: module
 # wrk through the gate and around it, same nginx, interleaved rounds.
 bench: deps module imprestctl
 	@perl tools/bench.pl
+
+# Proof under faults and load (tools/proof/, notes-proof.md): 100
+# `nginx -s reload`s under wrk, gated against plain; a million gated
+# requests with each worker's RSS and Redis's connections checked flat.
+reload-test: deps module imprestctl
+	@tools/proof/reload-test.sh
+
+soak: deps module imprestctl
+	@tools/proof/soak.sh
 
 install: module imprestctl
 	install -m 644 $(MODULE) /usr/lib/nginx/modules/ngx_http_imprest_module.so
