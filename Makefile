@@ -113,6 +113,11 @@ reload-test: deps module imprestctl
 soak: deps module imprestctl
 	@tools/proof/soak.sh
 
+# the gate, the consent page and the token endpoint over HTTP/2 (TLS),
+# streams reset and connections dropped while Redis replies are pending
+http2-test: deps module imprestctl
+	@t/e2e/http2.sh
+
 install: module imprestctl
 	install -m 644 $(MODULE) /usr/lib/nginx/modules/ngx_http_imprest_module.so
 	install -m 755 $(BUILD)/imprestctl /usr/local/bin/imprestctl 2>/dev/null \
