@@ -62,13 +62,16 @@ phase() {
     local out f reloads samples max_r max_w bad final_r final_w
 
     echo "# $name: $mode: wrk -c$conns on :$port, $count reloads every ${interval}s"
-    # the samples: time, live workers, Redis connections, workers again
+    # the samples: time, live workers, Redis connections, and the workers
+    # alive at some point around the Redis sample: those listed before it
+    # and those listed after it (a reload's old workers can be gone and
+    # its new ones up within the few ms the Redis sample takes)
     (
         while :; do
-            w1=$(workers "$master")
+            p1=$(pgrep -P "$master")
             r=$(redis_clients)
-            w2=$(workers "$master")
-            echo "$(date +%s.%N) $w1 $r $w2"
+            p2=$(pgrep -P "$master")
+            echo "$(date +%s.%N) $(wc -w <<<"$p1") $r $(printf '%s\n' $p1 $p2 | sort -u | wc -l)"
             sleep 0.2
         done
     ) > "$dir/samples.txt" &
@@ -114,7 +117,7 @@ phase() {
     reloads=$(grep -c 'received from .*, reconfiguring' "$dir/logs/error.log")
     samples=$(wc -l < "$dir/samples.txt")
     read -r max_w max_r bad <<<"$(awk '
-        { w = ($2 > $4 ? $2 : $4); if (w > mw) mw = w; if ($3 > mr) mr = $3
+        { w = $4; if (w > mw) mw = w; if ($3 > mr) mr = $3
           if ($3 > w) bad++ }
         END { printf "%d %d %d", mw, mr, bad }' "$dir/samples.txt")"
     crashes=$(grep -c 'exited on signal' "$dir/logs/error.log" "$dir/logs/stderr.log" \
