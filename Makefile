@@ -17,6 +17,7 @@ CORE_HDRS  := src/ngx_http_imprest_core.h src/ngx_http_imprest_schema.h
 MODULE_SRCS := config ngx_http_imprest_module.c $(wildcard src/*.c src/*.h)
 
 .PHONY: all deps lua-check module imprestctl unit fuzz test test-nginx asan demo bench clean check-examples install test-prometheus
+.PHONY: reload-test soak http2-test
 
 all: module imprestctl
 
@@ -89,6 +90,7 @@ test: deps module imprestctl unit
 	@tools/test-demo.sh
 	@t/e2e/run.sh
 	@t/e2e/prometheus.sh
+	@t/e2e/http2.sh
 	@t/browser/run.sh
 	@t/deb/run.sh
 
@@ -109,6 +111,20 @@ check-examples: module
 # wrk through the gate and around it, same nginx, interleaved rounds.
 bench: deps module imprestctl
 	@perl tools/bench.pl
+
+# Proof under faults and load (tools/proof/, notes-proof.md): 100
+# `nginx -s reload`s under wrk, gated against plain; a million gated
+# requests with each worker's RSS and Redis's connections checked flat.
+reload-test: deps module imprestctl
+	@tools/proof/reload-test.sh
+
+soak: deps module imprestctl
+	@tools/proof/soak.sh
+
+# the gate, the consent page and the token endpoint over HTTP/2 (TLS),
+# streams reset and connections dropped while Redis replies are pending
+http2-test: deps module imprestctl
+	@t/e2e/http2.sh
 
 install: module imprestctl
 	install -D -m 644 $(MODULE) /usr/lib/nginx/modules/ngx_http_imprest_module.so
@@ -144,6 +160,9 @@ asan: deps imprestctl
 	  NGINX=$(NGX_ASAN)/sbin/nginx \
 	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
 	  t/e2e/prometheus.sh && \
+	  NGINX=$(NGX_ASAN)/sbin/nginx \
+	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
+	  t/e2e/http2.sh && \
 	  NGINX=$(NGX_ASAN)/sbin/nginx \
 	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
 	  t/browser/run.sh

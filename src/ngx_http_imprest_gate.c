@@ -387,6 +387,13 @@ ngx_http_imprest_gate_lookup(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
 
     ctx->waiting = 1;
 
+    /*
+     * No outcome until the reply: the shape checks passed, nothing more.
+     * A request that ends meanwhile (client gone, stream reset) is logged
+     * with an empty $imprest_status and no organization, not as "ok".
+     */
+    ctx->outcome = NGX_HTTP_IMPREST_NONE;
+
     /* notice a client that leaves while Redis is being asked */
     r->read_event_handler = ngx_http_test_reading;
 
