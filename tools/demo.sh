@@ -91,7 +91,7 @@ say "Seeding the accounting data with imprestctl"
 "$ctl" member add alice $org2
 
 say "Guide, step 1: register an app (My Apps -> Create App)"
-app=$("$ctl" app create --name "Demo Books" \
+app=$("$ctl" --json app create --name "Demo Books" \
       --redirect-uri $gw/demo-app/callback \
       --scope "money_in money_out")
 echo "$app"
@@ -166,7 +166,7 @@ show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
     -H "X-Organization-Id: $org1"
 
 say "Now each way a call can fail (tokens minted with imprestctl)"
-token=$("$ctl" token mint --user alice --client demo-app \
+token=$("$ctl" --json token mint --user alice --client demo-app \
         --scope money_in --org $org1 --org $org2 | json access_token)
 echo "access token: $token"
 
@@ -207,7 +207,7 @@ show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
     -H "X-Organization-Id: $org1"
 
 say "503: Redis is down, the gate fails closed"
-token2=$("$ctl" token mint --user alice --client demo-app --scope money_in \
+token2=$("$ctl" --json token mint --user alice --client demo-app --scope money_in \
          --org $org1 | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
 kill "$redis_pid"; wait "$redis_pid" 2>/dev/null; redis_pid=
 show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token2" \
@@ -228,7 +228,7 @@ sleep 1.5
 "$ctl" user add alice --name "Alice Example" >/dev/null
 "$ctl" org add $org1 --name "Acme Ltd" >/dev/null
 "$ctl" member add alice $org1 >/dev/null
-token=$("$ctl" token mint --user alice --client demo-app --scope money_in \
+token=$("$ctl" --json token mint --user alice --client demo-app --scope money_in \
         --org $org1 | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
 show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
     -H "X-Organization-Id: $org1"

@@ -380,9 +380,9 @@ ngx_http_imprest_ctl_usage(FILE *f, const char *noun, const char *verb)
             if (strcmp(h->noun, noun) == 0
                 && (verb == NULL || strcmp(h->verb, verb) == 0))
             {
-                fprintf(f, "%simprestctl [OPTIONS] %s %s %s\n%s",
+                fprintf(f, "%simprestctl [OPTIONS] %s %s%s%s\n%s",
                         n ? "\n" : "usage: ", h->noun, h->verb,
-                        h->synopsis, h->text);
+                        h->synopsis[0] ? " " : "", h->synopsis, h->text);
                 n++;
             }
         }
@@ -416,8 +416,8 @@ NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX "\")\n"
 "commands:\n", f);
 
     for (h = ngx_http_imprest_ctl_help; h->noun; h++) {
-        fprintf(f, "\n  %s %s %s\n%s", h->noun, h->verb, h->synopsis,
-                h->text);
+        fprintf(f, "\n  %s %s%s%s\n%s", h->noun, h->verb,
+                h->synopsis[0] ? " " : "", h->synopsis, h->text);
     }
 
     fputs(
