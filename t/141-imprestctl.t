@@ -426,17 +426,19 @@ is($new->{status}, 200, 'the new secret redeems the code');
 my ($at) = tokens_of($new->{body});
 is(gate($at, $ORG1), 200, 'and its token works at the gate');
 
-# delete: the grant ends, the token stops, the indexes forget it
+# delete: the token stops, the grant is no longer listed
 is(scalar @{ js('grant', 'list', '--client', $APP_ID)->{grants} }, 1,
    'one grant of the app');
 my $d = js('app', 'delete', $APP_ID);
-is_deeply($d, { ok => JSON::PP::true, existed => JSON::PP::true,
-                grants_changed => 1 }, 'app delete: its grant ended');
+is_deeply($d, { ok => JSON::PP::true, existed => JSON::PP::true },
+          'app delete: shape');
 is(gate($at, $ORG1), 401, 'app delete: its token gets 401');
-is(rd('SCARD', 'imprest:user:alice:grants'), '0',
-   'app delete: the user index forgets the grant');
-is(rd('SCARD', "imprest:org:$ORG1:grants"), '0',
-   'app delete: the organization index too');
+is_deeply(js('grant', 'list', '--user', 'alice')->{grants}, [],
+          'app delete: its grant is not listed for the user');
+is_deeply(js('grant', 'list', '--org', $ORG1)->{grants}, [],
+          'nor for the organization');
+is(rd('EXISTS', "imprest:client:$APP_ID:grants"), '0',
+   'app delete: its grant index is gone');
 is(js('app', 'delete', $APP_ID)->{existed}, JSON::PP::false,
    'app delete again: existed false, exit 0');
 --- request eval

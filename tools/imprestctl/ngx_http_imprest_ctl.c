@@ -122,8 +122,9 @@ static ngx_http_imprest_ctl_help_t  ngx_http_imprest_ctl_help[] = {
 "    A new client secret, printed once; the old one stops working at once.\n"
 "    (\"app secret\" is the old name.)\n" },
     { "app", "delete", "CLIENT_ID",
-"    Deletes the app and ends its grants: its access and refresh tokens\n"
-"    stop working at once.\n" },
+"    Deletes the app: its access and refresh tokens stop working at once\n"
+"    (every script that accepts a token checks that its app exists), and\n"
+"    its grants are no longer listed.\n" },
 
     { "grant", "list", "--user UID | --client CLIENT_ID | --org ORG_UUID",
 "    The live grants (connected apps) of a user, an app or an\n"

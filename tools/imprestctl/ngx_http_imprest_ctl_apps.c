@@ -35,6 +35,7 @@ typedef struct {
     ngx_http_imprest_ctl_key_t   all;
     ngx_http_imprest_ctl_key_t   user;
     ngx_http_imprest_ctl_key_t   owned;
+    ngx_http_imprest_ctl_key_t   grants;
     int                          queued;
 } ngx_http_imprest_ctl_app_t;
 
@@ -694,18 +695,19 @@ ngx_http_imprest_ctl_app_show(ngx_http_imprest_ctl_t *ctl, int argc,
 /*
  * Deletes the record and removes the id from both sets in one MULTI/EXEC.
  * The record is WATCHed while its owner is read, so a concurrent change of
- * owner cannot leave the id in a set.  Every script that accepts a token
- * refuses one whose app record is gone (src/lua/lib/gone.lua), so the
- * app's tokens die with this DEL; its grants are then ended through its
- * index, which cleans the user and organization indexes too.
+ * owner cannot leave the id in a set.  The app's tokens are not looked
+ * for: every script that accepts a token refuses one whose app record is
+ * gone (src/lua/lib/gone.lua), so they die with this DEL.  Its grant
+ * index goes too, as with the portal's delete (src/lua/app.lua); the
+ * users' and organizations' indexes do not list grants of deleted apps
+ * (connections.lua) and forget them as they expire.
  */
 
 int
 ngx_http_imprest_ctl_app_delete(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv)
 {
-    int                          rc, existed;
-    long long                    changed;
+    int                          rc;
     redisReply                  *reply;
     ngx_http_imprest_ctl_app_t   app;
 
@@ -714,9 +716,14 @@ ngx_http_imprest_ctl_app_delete(ngx_http_imprest_ctl_t *ctl, int argc,
         return rc;
     }
 
-    rc = ngx_http_imprest_ctl_key(ctl, &app.all,
-                                  NGX_HTTP_IMPREST_KEY_APPS, "", 0, "");
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+    if (ngx_http_imprest_ctl_key(ctl, &app.all, NGX_HTTP_IMPREST_KEY_APPS,
+                                 "", 0, "") != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_key(ctl, &app.grants,
+                                    NGX_HTTP_IMPREST_KEY_CLIENT, app.id,
+                                    app.id_len,
+                                    NGX_HTTP_IMPREST_KEY_GRANTS_SUFFIX)
+           != NGX_HTTP_IMPREST_CTL_OK)
+    {
         return NGX_HTTP_IMPREST_CTL_ERROR;
     }
 
@@ -727,24 +734,7 @@ ngx_http_imprest_ctl_app_delete(ngx_http_imprest_ctl_t *ctl, int argc,
         return NGX_HTTP_IMPREST_CTL_ERROR;
     }
 
-    existed = ngx_http_imprest_ctl_positive(reply->element[0]);
-    freeReplyObject(reply);
-
-    /*
-     * Its tokens are dead already (no record); ending its grants deletes
-     * them and empties the indexes that list them (disconnect.lua).
-     */
-
-    rc = ngx_http_imprest_ctl_disconnect(ctl, "client", app.id, app.id_len,
-                                         NULL, NULL, NULL, &changed);
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-        return rc;
-    }
-
-    return ngx_http_imprest_ctl_print(json_pack("{s:b,s:b,s:I}", "ok", 1,
-                                                "existed", existed,
-                                                "grants_changed",
-                                                (json_int_t) changed));
+    return ngx_http_imprest_ctl_print_deleted(reply);
 }
 
 
@@ -794,6 +784,8 @@ ngx_http_imprest_ctl_app_delete_try(ngx_http_imprest_ctl_t *ctl,
     ngx_http_imprest_ctl_queue(ctl, "DEL %b", app->key.data, app->key.len);
     ngx_http_imprest_ctl_queue(ctl, "SREM %b %b", app->all.data,
                                app->all.len, app->id, app->id_len);
+    ngx_http_imprest_ctl_queue(ctl, "DEL %b", app->grants.data,
+                               app->grants.len);
 
     if (owned) {
         ngx_http_imprest_ctl_queue(ctl, "SREM %b %b", app->owned.data,

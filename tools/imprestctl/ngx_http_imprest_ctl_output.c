@@ -4,7 +4,7 @@
  * imprestctl: the object a command made, printed on stdout as compact
  * JSON (--json) or as text for people: "key  value" lines, and a table
  * for each list of objects (one row per object, one column per key).
- * In tables, times (unix seconds in fields named below) are shown as
+ * "ok": true is left out of the text.  In tables, times (unix seconds in fields named below) are shown as
  * UTC ISO 8601, true/false as yes/no, lists joined by ", " (a list of
  * objects by their names), absent or empty values as "-"; control
  * characters become "?", and free text (names, scopes) longer than
@@ -40,6 +40,7 @@ static int ngx_http_imprest_ctl_table(json_t *rows, const char *cols,
 static char *ngx_http_imprest_ctl_cell(const char *key, json_t *v,
     int truncate);
 static int ngx_http_imprest_ctl_is_time(const char *key);
+static int ngx_http_imprest_ctl_is_ok(const char *key, json_t *v);
 static int ngx_http_imprest_ctl_is_text(const char *key);
 static size_t ngx_http_imprest_ctl_width(const char *s, size_t max,
     size_t *cut);
@@ -156,6 +157,10 @@ ngx_http_imprest_ctl_render(json_t *obj, const char *cols)
             continue;
         }
 
+        if (ngx_http_imprest_ctl_is_ok(key, v)) {
+            continue;
+        }
+
         w = strlen(key);
         kw = w > kw ? w : kw;
     }
@@ -163,7 +168,9 @@ ngx_http_imprest_ctl_render(json_t *obj, const char *cols)
     json_object_foreach(obj, key, v) {
         e = json_is_array(v) ? json_array_get(v, 0) : NULL;
 
-        if (json_is_array(v) && (e == NULL || json_is_object(e))) {
+        if ((json_is_array(v) && (e == NULL || json_is_object(e)))
+            || ngx_http_imprest_ctl_is_ok(key, v))
+        {
             continue;
         }
 
@@ -535,6 +542,15 @@ ngx_http_imprest_ctl_cell(const char *key, json_t *v, int truncate)
     default:
         return strdup("-");
     }
+}
+
+
+/* "ok": true is for scripts; a person sees the exit status and the rest */
+
+static int
+ngx_http_imprest_ctl_is_ok(const char *key, json_t *v)
+{
+    return strcmp(key, "ok") == 0 && json_is_true(v);
 }
 
 
