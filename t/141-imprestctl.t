@@ -177,6 +177,17 @@ fails(2, qr/not both/, 'grant', 'revoke', 'g1', '--user', 'alice');
 fails(2, qr/role: "admin" or "member"/, 'member', 'add', 'alice', $ORG1,
       '--role', 'owner');
 fails(2, qr/missing role/, 'member', 'set-role', 'alice', $ORG1);
+# with --json, stderr is one JSON object and nothing else
+my $je = ctl_run('--json', 'user', 'add', 'a b', '--name', 'x');
+is($je->{rc}, 2, '--json usage error: exit 2');
+like($je->{err}, qr/\A\{"error":"invalid UID: [^\n]*"\}\n\z/,
+     '--json usage error: one JSON line on stderr');
+# --json after the command, too
+seed();
+my $after = ctl_run('member', 'list', '--user', 'alice', '--json');
+is($after->{rc}, 0, '--json after the command: exit 0');
+like($after->{out}, qr/\A\{"orgs":\[\{"id":"\Q$ORG1\E","name":"Acme Ltd","role":"member"\}/,
+     '--json after the command: JSON');
 # nothing listens on the spare port: exit 3, in both output modes
 my $down = ctl_run('--redis', "127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT}", 'user',
                'list');
@@ -494,7 +505,7 @@ is(ctl_run('grant', 'list', '--user', 'nobody')->{out}, "(no grants)\n",
 
 # an organization out of a user's grants
 my $r = js('grant', 'revoke', '--user', 'alice', '--org', $ORG2);
-is_deeply($r, { ok => JSON::PP::true, changed => 2 },
+is_deeply($r, { ok => JSON::PP::true, grants_changed => 2 },
           'revoke --user --org: two grants changed');
 is(gate($at1, $ORG2), 403, 'that organization: 403 at once');
 is(gate($at1, $ORG1), 200, 'the other: still 200');
@@ -514,25 +525,25 @@ is(gate($at1b, $ORG1), 200, 'and 200 in the other');
 
 # one grant by gid; again: 5
 my $gid3 = gid_of('bob', $APP2_ID);
-is(js('grant', 'revoke', $gid3)->{changed}, 1, 'revoke GID');
+is(js('grant', 'revoke', $gid3)->{grants_changed}, 1, 'revoke GID');
 is(gate($at3, $ORG1), 401, 'its token: 401 at once');
 fails(5, qr/no such grant/, 'grant', 'revoke', $gid3);
 # a user's grants
 our ($at5) = redeem(code => $C{b2}, cid => $APP2_ID, uid => 'bob',
                     orgs => $ORG3);
-is(js('grant', 'revoke', '--user', 'bob', '--client', $APP2_ID)->{changed}, 1,
+is(js('grant', 'revoke', '--user', 'bob', '--client', $APP2_ID)->{grants_changed}, 1,
    'revoke --user --client: that app only');
 is(gate($at5, $ORG3), 401, 'its token: 401');
 is(gate($at4, $ORG1), 200, "the user's other app: still 200");
-is(js('grant', 'revoke', '--user', 'bob')->{changed}, 1, 'revoke --user');
+is(js('grant', 'revoke', '--user', 'bob')->{grants_changed}, 1, 'revoke --user');
 is(gate($at4, $ORG1), 401, 'its token: 401');
 # an app's grants
-is(js('grant', 'revoke', '--client', $APP_ID)->{changed}, 1,
+is(js('grant', 'revoke', '--client', $APP_ID)->{grants_changed}, 1,
    'revoke --client');
 is(gate($at1b, $ORG1), 401, 'its token: 401');
 is_deeply(js('grant', 'list', '--client', $APP_ID)->{grants}, [],
           'grant list --client: none left');
-is(js('grant', 'revoke', '--user', 'alice')->{changed}, 0,
+is(js('grant', 'revoke', '--user', 'alice')->{grants_changed}, 0,
    'nothing left to revoke: 0, exit 0');
 --- request eval
 ::api()
@@ -551,7 +562,7 @@ our ($b1) = redeem(code => $C{b1}, cid => $APP_ID, uid => 'bob',
                    orgs => "$ORG1 $ORG3");
 our ($a2) = redeem(code => $C{a2}, cid => $APP2_ID, uid => 'alice',
                    orgs => $ORG2);
-is(js('grant', 'revoke', '--org', $ORG1)->{changed}, 2,
+is(js('grant', 'revoke', '--org', $ORG1)->{grants_changed}, 2,
    'revoke --org: both grants in it');
 is(gate($a1, $ORG1) . gate($a1, $ORG2), '403200', 'alice: 403 there, 200 in Beta');
 is(gate($b1, $ORG1) . gate($b1, $ORG3), '403200', 'bob: 403 there, 200 in Gamma');
@@ -664,7 +675,7 @@ $dt = Time::HiRes::time() - $t0;
 is(scalar(split /\n/, $r->{out}), $n + 1, 'the table: a header and 10,000 rows');
 Test::More::diag(sprintf('grant list (table), 10,000 grants: %.2f s', $dt));
 $t0 = Time::HiRes::time();
-is(js('grant', 'revoke', '--user', 'heavy')->{changed}, $n,
+is(js('grant', 'revoke', '--user', 'heavy')->{grants_changed}, $n,
    'revoke --user: all 10,000');
 Test::More::diag(sprintf('grant revoke --user, 10,000 grants: %.2f s',
              Time::HiRes::time() - $t0));

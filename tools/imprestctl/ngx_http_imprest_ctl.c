@@ -338,7 +338,9 @@ done:
                                          ? ngx_http_imprest_ctl_errstr
                                          : "failed");
 
-        if (rc == NGX_HTTP_IMPREST_CTL_USAGE) {
+        /* with --json stderr is one JSON object, nothing else */
+
+        if (rc == NGX_HTTP_IMPREST_CTL_USAGE && !ngx_http_imprest_ctl_json) {
             fputs("(imprestctl --help for usage)\n", stderr);
         }
     }

@@ -438,7 +438,8 @@ ngx_http_imprest_ctl_grant_revoke(ngx_http_imprest_ctl_t *ctl, int argc,
         return ngx_http_imprest_ctl_not_found("no such grant");
     }
 
-    obj = json_pack("{s:b,s:I}", "ok", 1, "changed", (json_int_t) changed);
+    obj = json_pack("{s:b,s:I}", "ok", 1, "grants_changed",
+                    (json_int_t) changed);
 
     return ngx_http_imprest_ctl_print(obj);
 }
