@@ -973,11 +973,12 @@ ngx_http_imprest_ctl_org_list(ngx_http_imprest_ctl_t *ctl, int argc,
     names = ngx_http_imprest_ctl_each(ctl, "HGET", NGX_HTTP_IMPREST_KEY_ORG,
                                       ids, "", NGX_HTTP_IMPREST_F_NAME,
                                       sizeof(NGX_HTTP_IMPREST_F_NAME) - 1);
-    counts = names ? ngx_http_imprest_ctl_each(ctl, "SCARD",
-                                               NGX_HTTP_IMPREST_KEY_ORG, ids,
-                                               NGX_HTTP_IMPREST_KEY_MEMBERS_SUFFIX,
-                                               NULL, 0)
-                   : NULL;
+    counts = names
+             ? ngx_http_imprest_ctl_each(ctl, "SCARD",
+                                         NGX_HTTP_IMPREST_KEY_ORG, ids,
+                                         NGX_HTTP_IMPREST_KEY_MEMBERS_SUFFIX,
+                                         NULL, 0)
+             : NULL;
 
     arr = (counts != NULL) ? json_array() : NULL;
     rc = (counts != NULL) ? NGX_HTTP_IMPREST_CTL_OK

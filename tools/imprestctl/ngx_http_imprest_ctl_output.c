@@ -4,10 +4,11 @@
  * imprestctl: the object a command made, printed on stdout as compact
  * JSON (--json) or as text for people: "key  value" lines, and a table
  * for each list of objects (one row per object, one column per key).
- * "ok": true is left out of the text.  In tables, times (unix seconds in fields named below) are shown as
- * UTC ISO 8601, true/false as yes/no, lists joined by ", " (a list of
- * objects by their names), absent or empty values as "-"; control
- * characters become "?", and free text (names, scopes) longer than
+ * "ok": true is left out of the text.  In tables, times (unix seconds in
+ * fields named below) are shown as UTC ISO 8601, true/false as yes/no,
+ * lists joined by ", " (a list of objects by their names), absent or
+ * empty values as "-"; control characters become "?", and free text
+ * (names, scopes) longer than
  * NGX_HTTP_IMPREST_CTL_CELL_MAX columns is cut with an ellipsis.  Column
  * widths count display columns of UTF-8 text (wcwidth()), so a table of
  * CJK or accented names stays aligned.
