@@ -213,7 +213,7 @@ wait_port($port, $npid, "$dir/logs/spawn.log and error.log");
 
 # --- the authorization server: one app, and code exchanges done here -------
 
-my $app = `$ctl --redis 127.0.0.1:$rport app create --name Bench --redirect-uri $ru --scope "money_in money_out" 2>&1`;
+my $app = `$ctl --json --redis 127.0.0.1:$rport app create --name Bench --redirect-uri $ru --scope "money_in money_out" 2>&1`;
 $? == 0 or die "bench: imprestctl app create failed: $app";
 $app = decode_json($app);
 my $client_id = $app->{client_id} or die "bench: no client_id from imprestctl\n";

@@ -96,13 +96,11 @@ say "Seeding the accounting data with imprestctl"
 "$ctl" org add $other --name "Someone Else Inc"
 # alice is an admin of Acme and a member of Beta (only admins connect
 # apps here: imprest_consent_role admin)
-"$ctl" member add alice $org1
-"$ctl" member add alice $org2
-redis-cli -p $redis_port HSET imprest:user:alice:roles $org1 admin \
-    $org2 member >/dev/null
+"$ctl" member add alice $org1 --role admin
+"$ctl" member add alice $org2 --role member
 
 say "Guide, step 1: register an app (My Apps -> Create App; here dave's, made with imprestctl)"
-app=$("$ctl" app create --name "Demo Books" --owner dave \
+app=$("$ctl" --json app create --name "Demo Books" --owner dave \
       --redirect-uri $gw/demo-app/callback \
       --scope "money_in money_out contacts")
 echo "$app"
@@ -207,7 +205,7 @@ show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
     -H "X-Organization-Id: $org1"
 
 say "Now each way a call can fail (tokens minted with imprestctl)"
-token=$("$ctl" token mint --user alice --client demo-app \
+token=$("$ctl" --json token mint --user alice --client demo-app \
         --scope money_in --org $org1 --org $org2 | json access_token)
 echo "access token: $token"
 
@@ -248,7 +246,7 @@ show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
     -H "X-Organization-Id: $org1"
 
 say "503: Redis is down, the gate fails closed"
-token2=$("$ctl" token mint --user alice --client demo-app --scope money_in \
+token2=$("$ctl" --json token mint --user alice --client demo-app --scope money_in \
          --org $org1 | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
 kill "$redis_pid"; wait "$redis_pid" 2>/dev/null; redis_pid=
 show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token2" \
@@ -269,7 +267,7 @@ sleep 1.5
 "$ctl" user add alice --name "Alice Example" >/dev/null
 "$ctl" org add $org1 --name "Acme Ltd" >/dev/null
 "$ctl" member add alice $org1 >/dev/null
-token=$("$ctl" token mint --user alice --client demo-app --scope money_in \
+token=$("$ctl" --json token mint --user alice --client demo-app --scope money_in \
         --org $org1 | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
 show curl "$gw/api/v1/invoices" -H "Authorization: Bearer $token" \
     -H "X-Organization-Id: $org1"

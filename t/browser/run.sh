@@ -237,7 +237,7 @@ run_ctl org add $org1 --name "Acme Ltd"
 run_ctl org add $org2 --name "Beta Books"
 run_ctl member add "$user" $org1
 run_ctl member add "$user" $org2
-app=$("$ctl" app create --name "Browser Books" --redirect-uri "$redirect_uri" \
+app=$("$ctl" --json app create --name "Browser Books" --redirect-uri "$redirect_uri" \
       --scope "money_in money_out") || seed_failed=1
 [ -z "$seed_failed" ] || exit 1
 json_field() {   # json_field FIELD: one string field of the JSON on stdin

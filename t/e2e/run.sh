@@ -178,9 +178,9 @@ run_ctl member add "$user" $org1
 run_ctl member add "$user" $org2
 run_ctl member add mallory $other
 
-app=$("$ctl" app create --name "E2E Books" --redirect-uri https://app.example/cb \
+app=$("$ctl" --json app create --name "E2E Books" --redirect-uri https://app.example/cb \
       --scope "money_in money_out" --introspect) || seed_failed=1
-pub=$("$ctl" app create --name "E2E Pocket" \
+pub=$("$ctl" --json app create --name "E2E Pocket" \
       --redirect-uri https://public.example/cb --scope "money_in" --public) \
       || seed_failed=1
 [ -z "$seed_failed" ] || exit 1

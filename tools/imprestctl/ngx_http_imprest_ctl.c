@@ -7,6 +7,7 @@
 
 
 #include <limits.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,28 +17,143 @@
 #include "ngx_http_imprest_ctl.h"
 
 
-static void ngx_http_imprest_ctl_usage(FILE *f);
+typedef struct {
+    const char  *noun;
+    const char  *verb;
+    const char  *synopsis;   /* after "imprestctl NOUN VERB" */
+    const char  *text;       /* what it does, lines indented by 4 */
+} ngx_http_imprest_ctl_help_t;
+
+
+static void ngx_http_imprest_ctl_usage(FILE *f, const char *noun,
+    const char *verb);
+static int ngx_http_imprest_ctl_known_noun(const char *noun);
 
 
 static char  ngx_http_imprest_ctl_errstr[512];
+static int   ngx_http_imprest_ctl_status;
 
 
 static ngx_http_imprest_ctl_command_t  ngx_http_imprest_ctl_commands[] = {
     { "user", "add", ngx_http_imprest_ctl_user_add },
     { "user", "del", ngx_http_imprest_ctl_user_del },
+    { "user", "list", ngx_http_imprest_ctl_user_list },
+    { "user", "show", ngx_http_imprest_ctl_user_show },
     { "org", "add", ngx_http_imprest_ctl_org_add },
     { "org", "del", ngx_http_imprest_ctl_org_del },
+    { "org", "list", ngx_http_imprest_ctl_org_list },
+    { "org", "show", ngx_http_imprest_ctl_org_show },
     { "member", "add", ngx_http_imprest_ctl_member_add },
+    { "member", "set-role", ngx_http_imprest_ctl_member_set_role },
     { "member", "del", ngx_http_imprest_ctl_member_del },
-    { "token", "mint", ngx_http_imprest_ctl_token_mint },
-    { "token", "revoke", ngx_http_imprest_ctl_token_revoke },
-    { "token", "show", ngx_http_imprest_ctl_token_show },
+    { "member", "list", ngx_http_imprest_ctl_member_list },
     { "app", "create", ngx_http_imprest_ctl_app_create },
     { "app", "list", ngx_http_imprest_ctl_app_list },
     { "app", "show", ngx_http_imprest_ctl_app_show },
-    { "app", "delete", ngx_http_imprest_ctl_app_delete },
+    { "app", "edit", ngx_http_imprest_ctl_app_edit },
+    { "app", "rotate-secret", ngx_http_imprest_ctl_app_secret },
     { "app", "secret", ngx_http_imprest_ctl_app_secret },
+    { "app", "delete", ngx_http_imprest_ctl_app_delete },
+    { "grant", "list", ngx_http_imprest_ctl_grant_list },
+    { "grant", "revoke", ngx_http_imprest_ctl_grant_revoke },
+    { "token", "mint", ngx_http_imprest_ctl_token_mint },
+    { "token", "revoke", ngx_http_imprest_ctl_token_revoke },
+    { "token", "show", ngx_http_imprest_ctl_token_show },
     { NULL, NULL, NULL }
+};
+
+
+/* "imprestctl NOUN VERB --help", and together "imprestctl --help" */
+
+static ngx_http_imprest_ctl_help_t  ngx_http_imprest_ctl_help[] = {
+
+    { "user", "add", "UID --name NAME",
+"    Adds the user, or renames one.\n" },
+    { "user", "del", "UID",
+"    Deletes the user with their memberships and roles, and ends their\n"
+"    grants (their tokens stop at once).  Not an error when absent\n"
+"    (\"existed\": false).\n" },
+    { "user", "list", "",
+"    The users added with imprestctl: uid, name, organizations.\n" },
+    { "user", "show", "UID",
+"    The user, their organizations with roles, and the apps they own.\n" },
+
+    { "org", "add", "[ORG_UUID] --name NAME",
+"    Adds the organization (without ORG_UUID: a random v4 UUID), or\n"
+"    renames one.\n" },
+    { "org", "del", "ORG_UUID",
+"    Deletes the organization with its memberships and roles, and takes\n"
+"    it out of every grant (a grant left with none ends).\n" },
+    { "org", "list", "",
+"    The organizations added with imprestctl: id, name, members.\n" },
+    { "org", "show", "ORG_UUID",
+"    The organization and its members with their roles.\n" },
+
+    { "member", "add", "UID ORG_UUID [--role admin|member]",
+"    Makes the user a member (user and organization must exist).  The\n"
+"    role is --role, or \"member\" for a new membership; re-adding without\n"
+"    --role keeps the role.\n" },
+    { "member", "set-role", "UID ORG_UUID admin|member",
+"    Changes the role of an existing membership.\n" },
+    { "member", "del", "UID ORG_UUID",
+"    Ends the membership and its role, and takes the organization out of\n"
+"    the user's grants (a grant left with none ends).\n" },
+    { "member", "list", "--user UID | --org ORG_UUID",
+"    The user's organizations, or the organization's members, with the\n"
+"    role of each.\n" },
+
+    { "app", "create",
+"--name NAME --redirect-uri URI [--redirect-uri URI]...\n"
+"        --scope \"a b\" [--owner UID] [--public] [--introspect]\n"
+"        [--client-id app_HEX24] [--secret imp_cs_...]",
+"    New OAuth client app_<24 hex>; prints its client_secret once (Redis\n"
+"    keeps only its SHA-256); --public: no secret, PKCE only;\n"
+"    --introspect: may call introspection; --owner must be a user.\n" },
+    { "app", "list", "[--owner UID]",
+"    All apps, or those UID owns.\n" },
+    { "app", "show", "CLIENT_ID",
+"    One app (never its secret).\n" },
+    { "app", "edit",
+"CLIENT_ID [--name NAME] [--redirect-uri URI]...\n"
+"        [--scope \"a b\"]",
+"    Changes what is given; --redirect-uri replaces the whole list.  The\n"
+"    same checks as \"app create\".\n" },
+    { "app", "rotate-secret", "CLIENT_ID",
+"    A new client secret, printed once; the old one stops working at once.\n"
+"    (\"app secret\" is the old name.)\n" },
+    { "app", "delete", "CLIENT_ID",
+"    Deletes the app: its access and refresh tokens stop working at once\n"
+"    (every script that accepts a token checks that its app exists), and\n"
+"    its grants are no longer listed.\n" },
+
+    { "grant", "list", "--user UID | --client CLIENT_ID | --org ORG_UUID",
+"    The live grants (connected apps) of a user, an app or an\n"
+"    organization: gid, app, user, organizations, scope, created,\n"
+"    expires.  Read through the grant indexes (no keyspace scan); for\n"
+"    --org a grant's organizations are that one only.\n" },
+    { "grant", "revoke",
+"GID | --user UID [--client CLIENT_ID] [--org ORG_UUID]\n"
+"        | --client CLIENT_ID [--org ORG_UUID] | --org ORG_UUID",
+"    Ends grants: their access and refresh tokens stop at the gate at\n"
+"    once.  With --org (and --user or --client) only that organization\n"
+"    leaves the grants, which keep the others; a grant left with none\n"
+"    ends.  The gateway's own script (disconnect.lua) does it.  Prints\n"
+"    how many grants changed; GID unknown: exit status 5.\n" },
+
+    { "token", "mint",
+"--user UID --client CID [--scope \"a b\"] [--org ORG_UUID]...\n"
+"        [--ttl SECONDS] [--exp UNIX] [--aud AUDIENCE] [--token TOKEN]",
+"    A new access token (--token TOKEN: record this well-formed one, \"-\":\n"
+"    stdin); the Redis key lives --ttl seconds (default 7200), the record\n"
+"    says exp (default now + ttl).  User and memberships are not checked\n"
+"    here: the gate checks them on every request.  It belongs to no\n"
+"    grant.\n" },
+    { "token", "revoke", "TOKEN",
+"    Deletes the token's record (TOKEN \"-\": stdin).\n" },
+    { "token", "show", "TOKEN",
+"    The token's record (TOKEN \"-\": stdin).\n" },
+
+    { NULL, NULL, NULL, NULL }
 };
 
 
@@ -45,12 +161,16 @@ int
 main(int argc, char **argv)
 {
     int                              i, rc;
-    json_t                          *err;
     const char                      *addr, *user, *password, *db, *v;
     ngx_http_imprest_ctl_t           ctl;
     ngx_http_imprest_ctl_command_t  *cmd;
 
     memset(&ctl, 0, sizeof(ngx_http_imprest_ctl_t));
+
+    /* display widths of UTF-8 names in tables (wcwidth()) */
+    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL) {
+        (void) setlocale(LC_CTYPE, "");
+    }
 
     addr = getenv("IMPREST_REDIS");
     if (addr == NULL || addr[0] == '\0') {
@@ -71,7 +191,7 @@ main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
 
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            ngx_http_imprest_ctl_usage(stdout);
+            ngx_http_imprest_ctl_usage(stdout, NULL, NULL);
             return NGX_HTTP_IMPREST_CTL_OK;
         }
 
@@ -79,7 +199,12 @@ main(int argc, char **argv)
             break;
         }
 
-        if ((v = ngx_http_imprest_ctl_optarg(argc, argv, &i, "--redis"))) {
+        if (strcmp(argv[i], "--json") == 0) {
+            ngx_http_imprest_ctl_json = 1;
+
+        } else if ((v = ngx_http_imprest_ctl_optarg(argc, argv, &i,
+                                                    "--redis")))
+        {
             addr = v;
 
         } else if ((v = ngx_http_imprest_ctl_optarg(argc, argv, &i,
@@ -109,8 +234,28 @@ main(int argc, char **argv)
         }
     }
 
-    if (argc - i < 2) {
+    if (argc - i < 1) {
         rc = ngx_http_imprest_ctl_usage_error("missing command");
+        goto done;
+    }
+
+    /* "imprestctl grant --help", "imprestctl grant" */
+
+    if (argc - i < 2 || strcmp(argv[i + 1], "--help") == 0
+        || strcmp(argv[i + 1], "-h") == 0)
+    {
+        if (!ngx_http_imprest_ctl_known_noun(argv[i])) {
+            rc = ngx_http_imprest_ctl_usage_error("unknown command");
+            goto done;
+        }
+
+        if (argc - i >= 2) {
+            ngx_http_imprest_ctl_usage(stdout, argv[i], NULL);
+            return NGX_HTTP_IMPREST_CTL_OK;
+        }
+
+        ngx_http_imprest_ctl_usage(stderr, argv[i], NULL);
+        rc = ngx_http_imprest_ctl_usage_error("missing subcommand");
         goto done;
     }
 
@@ -123,6 +268,10 @@ main(int argc, char **argv)
     }
 
     if (cmd->noun == NULL) {
+        if (ngx_http_imprest_ctl_known_noun(argv[i])) {
+            ngx_http_imprest_ctl_usage(stderr, argv[i], NULL);
+        }
+
         rc = ngx_http_imprest_ctl_usage_error("unknown command");
         goto done;
     }
@@ -152,7 +301,7 @@ main(int argc, char **argv)
     rc = cmd->handler(NULL, argc - i - 2, argv + i + 2);
 
     if (rc == NGX_HTTP_IMPREST_CTL_HELP) {
-        ngx_http_imprest_ctl_usage(stdout);
+        ngx_http_imprest_ctl_usage(stdout, cmd->noun, cmd->verb);
         return NGX_HTTP_IMPREST_CTL_OK;
     }
 
@@ -176,18 +325,22 @@ done:
     }
 
     if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-        err = json_pack("{s:s}", "error", ngx_http_imprest_ctl_errstr);
+        /* the kind of the failure recorded, whatever was returned */
 
-        if (err == NULL
-            || json_dumpf(err, stderr, JSON_COMPACT) != 0
-            || fputc('\n', stderr) == EOF)
-        {
-            fputs("{\"error\":\"internal error\"}\n", stderr);
+        if (ngx_http_imprest_ctl_status != 0) {
+            rc = ngx_http_imprest_ctl_status;
+
+        } else if (rc >= NGX_HTTP_IMPREST_CTL_HELP) {
+            rc = NGX_HTTP_IMPREST_CTL_ERROR;
         }
 
-        json_decref(err);
+        ngx_http_imprest_ctl_print_error(ngx_http_imprest_ctl_errstr[0]
+                                         ? ngx_http_imprest_ctl_errstr
+                                         : "failed");
 
-        if (rc == NGX_HTTP_IMPREST_CTL_USAGE) {
+        /* with --json stderr is one JSON object, nothing else */
+
+        if (rc == NGX_HTTP_IMPREST_CTL_USAGE && !ngx_http_imprest_ctl_json) {
             fputs("(imprestctl --help for usage)\n", stderr);
         }
     }
@@ -196,9 +349,57 @@ done:
 }
 
 
-static void
-ngx_http_imprest_ctl_usage(FILE *f)
+static int
+ngx_http_imprest_ctl_known_noun(const char *noun)
 {
+    ngx_http_imprest_ctl_command_t  *cmd;
+
+    for (cmd = ngx_http_imprest_ctl_commands; cmd->noun; cmd++) {
+        if (strcmp(cmd->noun, noun) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Every command (noun NULL), a noun's commands, or one command.  A
+ * command without an entry in ngx_http_imprest_ctl_help gets the whole
+ * text.
+ */
+
+static void
+ngx_http_imprest_ctl_usage(FILE *f, const char *noun, const char *verb)
+{
+    int                           n;
+    ngx_http_imprest_ctl_help_t  *h;
+
+    n = 0;
+
+    if (noun) {
+        for (h = ngx_http_imprest_ctl_help; h->noun; h++) {
+            if (strcmp(h->noun, noun) == 0
+                && (verb == NULL || strcmp(h->verb, verb) == 0))
+            {
+                fprintf(f, "%simprestctl [OPTIONS] %s %s%s%s\n%s",
+                        n ? "\n" : "usage: ", h->noun, h->verb,
+                        h->synopsis[0] ? " " : "", h->synopsis, h->text);
+                n++;
+            }
+        }
+
+        if (n) {
+            fputs(
+"\n"
+"Options (before the command): --redis, --password, --user, --db, --prefix,\n"
+"--json; --json may also follow the command.  imprestctl --help: all of\n"
+"them, the rules for names, URIs and scopes, and the exit statuses.\n", f);
+            return;
+        }
+    }
+
     fputs(
 "usage: imprestctl [OPTIONS] COMMAND ...\n"
 "\n"
@@ -211,58 +412,49 @@ NGX_HTTP_IMPREST_CTL_DEFAULT_REDIS ")\n"
 "  --db N             SELECT this database\n"
 "  --prefix PFX       key prefix (default: $IMPREST_PREFIX or \""
 NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX "\")\n"
-"  --help             this text\n"
+"  --json             JSON output, for scripts (also after a command)\n"
+"  --help             this text; \"imprestctl NOUN --help\" and\n"
+"                     \"imprestctl NOUN VERB --help\": one part of it\n"
 "\n"
-"commands:\n"
-"  user add UID --name NAME\n"
-"  user del UID                  also removes the user's memberships\n"
-"  org add [ORG_UUID] --name NAME\n"
-"                                without ORG_UUID a random v4 UUID\n"
-"  org del ORG_UUID              also removes the org's memberships\n"
-"  member add UID ORG_UUID       user and org must exist\n"
-"  member del UID ORG_UUID\n"
-"  token mint --user UID --client CID [--scope \"a b\"] [--org ORG_UUID]...\n"
-"             [--ttl SECONDS] [--exp UNIX] [--aud AUDIENCE]\n"
-"             [--token TOKEN]   (record this well-formed token, \"-\": stdin)\n"
-"                                new access token; the Redis key lives\n"
-"                                --ttl seconds (default 7200), the record\n"
-"                                says exp (default now + ttl); user and\n"
-"                                memberships are not checked here, the\n"
-"                                gate checks them on every request\n"
-"  token revoke TOKEN            deletes the record (TOKEN \"-\": stdin)\n"
-"  token show TOKEN              prints the record (TOKEN \"-\": stdin)\n"
-"  app create --name NAME --redirect-uri URI [--redirect-uri URI]...\n"
-"             --scope \"a b\" [--owner UID] [--public] [--introspect]\n"
-"             [--client-id app_HEX24] [--secret imp_cs_...]\n"
-"                                new OAuth client app_<24 hex>; prints its\n"
-"                                client_secret once (Redis keeps only the\n"
-"                                SHA-256); --public: no secret, PKCE only;\n"
-"                                --introspect: may call introspection;\n"
-"                                --owner must be an existing user\n"
-"  app list [--owner UID]        all apps, or those UID owns\n"
-"  app show CLIENT_ID\n"
-"  app delete CLIENT_ID          its access and refresh tokens stop\n"
-"                                working at once\n"
-"  app secret CLIENT_ID          new client secret, printed once; the old\n"
-"                                one stops working at once\n"
+"commands:\n", f);
+
+    for (h = ngx_http_imprest_ctl_help; h->noun; h++) {
+        fprintf(f, "\n  %s %s%s%s\n%s", h->noun, h->verb,
+                h->synopsis[0] ? " " : "", h->synopsis, h->text);
+    }
+
+    fputs(
 "\n"
 "Redirect URIs are matched exactly: https://HOST[:PORT][/PATH][?QUERY],\n"
 "http://127.0.0.1[:PORT]... or http://[::1][:PORT]... (loopback only), or\n"
 "a private-use scheme with a dot (com.example.app:/cb); no fragment,\n"
 "userinfo, wildcard, space or backslash, at most 2000 bytes.  Scopes:\n"
 "RFC 6749 scope tokens separated by single spaces.  App names: 1 to 100\n"
-"bytes of printable UTF-8.\n"
+"bytes of printable UTF-8; user and organization names: 1 to 256.\n"
+"UID and client ids: 1 to 128 of [A-Za-z0-9._@-].\n"
 "\n"
-"UID and client ids: 1 to 128 of [A-Za-z0-9._@-].  Output: one JSON\n"
-"object on stdout; errors: {\"error\":...} on stderr, exit status 1, or 2\n"
-"for usage errors.\n", f);
+"Output: a table or \"key  value\" lines (times in UTC, long names cut\n"
+"with \"...\"); with --json one JSON object on stdout, whole.  Errors: a\n"
+"line on stderr ({\"error\":\"...\"} with --json).\n"
+"\n"
+"exit status:\n"
+"  0  done (a delete of what is not there too: \"existed\": false)\n"
+"  1  any other failure\n"
+"  2  usage: unknown command or option, invalid argument\n"
+"  3  Redis unavailable, refused the login, or answered an error\n"
+"  4  conflict or refused: the app exists, a public app has no secret,\n"
+"     too much concurrent change\n"
+"  5  not found: no such user, organization, membership, app, grant or\n"
+"     token\n", f);
 }
 
 
 /*
- * Records the message that main prints and returns rc: through
- * ngx_http_imprest_ctl_error() (exit status 1) and
- * ngx_http_imprest_ctl_usage_error() (2).
+ * Records the message that main prints and the exit status rc, and
+ * returns rc: through ngx_http_imprest_ctl_error() (1),
+ * ngx_http_imprest_ctl_usage_error() (2), ngx_http_imprest_ctl_redis_error()
+ * (3), ngx_http_imprest_ctl_conflict() (4), ngx_http_imprest_ctl_not_found()
+ * (5).
  */
 
 int
@@ -275,5 +467,14 @@ ngx_http_imprest_ctl_fail(int rc, const char *fmt, ...)
               sizeof(ngx_http_imprest_ctl_errstr), fmt, args);
     va_end(args);
 
+    ngx_http_imprest_ctl_status = rc;
+
     return rc;
+}
+
+
+int
+ngx_http_imprest_ctl_failed(void)
+{
+    return ngx_http_imprest_ctl_status;
 }

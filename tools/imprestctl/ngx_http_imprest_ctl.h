@@ -5,17 +5,24 @@
  * (README.md, "Redis schema").  A short-lived process, so it uses
  * hiredis's synchronous API; every value travels as a binary-safe %b
  * argument, and every change that touches several keys is one MULTI/EXEC.
- * Output is one JSON object on stdout; errors are {"error":"..."} on
- * stderr with exit status 1, or 2 for usage errors.
+ * Every command builds one JSON object; it is printed as a table (the
+ * default) or, with --json, as compact JSON on stdout.  Errors go to
+ * stderr ({"error":"..."} with --json) with the exit status of their kind
+ * (NGX_HTTP_IMPREST_CTL_ERROR ... _NOT_FOUND below).
  *
- *   ngx_http_imprest_ctl.c          main, usage, the command table, errors
+ *   ngx_http_imprest_ctl.c          main, help, the command table, errors
  *   ngx_http_imprest_ctl_options.c  options and argument checks
  *   ngx_http_imprest_ctl_redis.c    connection, keys, commands, MULTI/EXEC
- *   ngx_http_imprest_ctl_output.c   the JSON output
- *   ngx_http_imprest_ctl_users.c    user add, user del
- *   ngx_http_imprest_ctl_orgs.c     org add, org del, member add, member del
+ *   ngx_http_imprest_ctl_output.c   JSON and table output
+ *   ngx_http_imprest_ctl_users.c    user add, del, list, show
+ *   ngx_http_imprest_ctl_orgs.c     org add, del, list, show; member add,
+ *                                   set-role, del, list
  *   ngx_http_imprest_ctl_tokens.c   token mint, token revoke, token show
- *   ngx_http_imprest_ctl_apps.c     app create, list, show, delete, secret
+ *   ngx_http_imprest_ctl_apps.c     app create, list, show, edit,
+ *                                   rotate-secret, delete
+ *   ngx_http_imprest_ctl_grants.c   grant list, grant revoke (the
+ *                                   module's connections.lua and
+ *                                   disconnect.lua)
  */
 
 #ifndef _NGX_HTTP_IMPREST_CTL_H_INCLUDED_
@@ -35,11 +42,17 @@
 #include "ngx_http_imprest_schema.h"
 
 
+/* exit statuses (imprestctl --help, "exit status") */
 #define NGX_HTTP_IMPREST_CTL_OK           0
-#define NGX_HTTP_IMPREST_CTL_ERROR        1
-#define NGX_HTTP_IMPREST_CTL_USAGE        2
-#define NGX_HTTP_IMPREST_CTL_HELP         3
-#define NGX_HTTP_IMPREST_CTL_AGAIN        4     /* a WATCHed key changed */
+#define NGX_HTTP_IMPREST_CTL_ERROR        1     /* any other failure */
+#define NGX_HTTP_IMPREST_CTL_USAGE        2     /* bad command line */
+#define NGX_HTTP_IMPREST_CTL_REDIS        3     /* Redis down or erring */
+#define NGX_HTTP_IMPREST_CTL_CONFLICT     4     /* exists, or refused */
+#define NGX_HTTP_IMPREST_CTL_NOT_FOUND    5     /* no such thing */
+
+/* handler results that are no exit status */
+#define NGX_HTTP_IMPREST_CTL_HELP         100
+#define NGX_HTTP_IMPREST_CTL_AGAIN        101   /* a WATCHed key changed */
 
 #define NGX_HTTP_IMPREST_CTL_ID_MAX       128
 #define NGX_HTTP_IMPREST_CTL_PREFIX_MAX   128
@@ -55,6 +68,16 @@
 #define NGX_HTTP_IMPREST_CTL_DEFAULT_TTL  7200
 #define NGX_HTTP_IMPREST_CTL_RETRIES      10
 #define NGX_HTTP_IMPREST_CTL_TIMEOUT      5
+
+#define NGX_HTTP_IMPREST_CTL_ROLE_MAX  6            /* "member" */
+
+/*
+ * imprestctl's own indexes of the users and organizations it added (for
+ * "user list" and "org list": no keyspace scan).  Not named
+ * NGX_HTTP_IMPREST_KEY_*: no script reads them.
+ */
+#define NGX_HTTP_IMPREST_CTL_KEY_USERS  "users"
+#define NGX_HTTP_IMPREST_CTL_KEY_ORGS   "orgs"
 
 #define NGX_HTTP_IMPREST_CTL_DEFAULT_REDIS   "127.0.0.1:6379"
 #define NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX  "imprest:"
@@ -116,6 +139,18 @@ int ngx_http_imprest_ctl_fail(int rc, const char *fmt, ...);
     ngx_http_imprest_ctl_fail(NGX_HTTP_IMPREST_CTL_ERROR, __VA_ARGS__)
 #define ngx_http_imprest_ctl_usage_error(...)                               \
     ngx_http_imprest_ctl_fail(NGX_HTTP_IMPREST_CTL_USAGE, __VA_ARGS__)
+#define ngx_http_imprest_ctl_redis_error(...)                               \
+    ngx_http_imprest_ctl_fail(NGX_HTTP_IMPREST_CTL_REDIS, __VA_ARGS__)
+#define ngx_http_imprest_ctl_conflict(...)                                  \
+    ngx_http_imprest_ctl_fail(NGX_HTTP_IMPREST_CTL_CONFLICT, __VA_ARGS__)
+#define ngx_http_imprest_ctl_not_found(...)                                 \
+    ngx_http_imprest_ctl_fail(NGX_HTTP_IMPREST_CTL_NOT_FOUND, __VA_ARGS__)
+
+/* the exit status of the last failure recorded, 0 when none was */
+int ngx_http_imprest_ctl_failed(void);
+
+/* --json (global or after a command): JSON instead of tables */
+extern int  ngx_http_imprest_ctl_json;
 
 const char *ngx_http_imprest_ctl_optarg(int argc, char **argv, int *i,
     const char *name);
@@ -156,6 +191,21 @@ int ngx_http_imprest_ctl_append(ngx_http_imprest_ctl_t *ctl,
     const char *fmt, ...);
 int ngx_http_imprest_ctl_must_exist(ngx_http_imprest_ctl_t *ctl,
     ngx_http_imprest_ctl_key_t *key, const char *what);
+int ngx_http_imprest_ctl_check_role(const char *s);
+int ngx_http_imprest_ctl_disconnect(ngx_http_imprest_ctl_t *ctl,
+    const char *index, const void *id, size_t len, const char *cid,
+    const char *uid, const u_char *org, long long *n);
+int ngx_http_imprest_ctl_replies(ngx_http_imprest_ctl_t *ctl,
+    redisReply **out, size_t n);
+void ngx_http_imprest_ctl_free_replies(redisReply **r, size_t n);
+redisReply **ngx_http_imprest_ctl_each(ngx_http_imprest_ctl_t *ctl,
+    const char *cmd, const char *kind, redisReply *ids, const char *suffix,
+    const void *arg, size_t arg_len);
+void ngx_http_imprest_ctl_sort(redisReply *arr);
+json_t *ngx_http_imprest_ctl_user_orgs(ngx_http_imprest_ctl_t *ctl,
+    const char *uid, size_t len);
+json_t *ngx_http_imprest_ctl_org_members(ngx_http_imprest_ctl_t *ctl,
+    const u_char *org);
 void ngx_http_imprest_ctl_multi(ngx_http_imprest_ctl_t *ctl);
 void ngx_http_imprest_ctl_queue(ngx_http_imprest_ctl_t *ctl,
     const char *fmt, ...);
@@ -169,6 +219,8 @@ int ngx_http_imprest_ctl_set_name(ngx_http_imprest_ctl_t *ctl,
     const char *kind, const void *id, size_t len, const char *name);
 
 int ngx_http_imprest_ctl_print(json_t *obj);
+int ngx_http_imprest_ctl_print_cols(json_t *obj, const char *cols);
+void ngx_http_imprest_ctl_print_error(const char *msg);
 int ngx_http_imprest_ctl_print_ok(int existed);
 int ngx_http_imprest_ctl_print_deleted(redisReply *reply);
 int ngx_http_imprest_ctl_set_str(json_t *obj, const char *key,
@@ -186,6 +238,24 @@ int ngx_http_imprest_ctl_unlink_all(ngx_http_imprest_ctl_t *ctl,
 int ngx_http_imprest_ctl_user_add(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv);
 int ngx_http_imprest_ctl_user_del(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv);
+int ngx_http_imprest_ctl_user_list(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv);
+int ngx_http_imprest_ctl_user_show(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv);
+int ngx_http_imprest_ctl_org_list(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv);
+int ngx_http_imprest_ctl_org_show(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv);
+int ngx_http_imprest_ctl_member_set_role(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+int ngx_http_imprest_ctl_member_list(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv);
+int ngx_http_imprest_ctl_app_edit(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv);
+int ngx_http_imprest_ctl_grant_list(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv);
+int ngx_http_imprest_ctl_grant_revoke(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv);
 int ngx_http_imprest_ctl_org_add(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv);

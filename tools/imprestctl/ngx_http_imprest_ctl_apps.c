@@ -1,8 +1,8 @@
 /*
  * Copyright (C) Imprest
  *
- * imprestctl: "app create", "app list", "app show", "app delete" and
- * "app secret".
+ * imprestctl: "app create", "app list", "app show", "app edit",
+ * "app delete" and "app rotate-secret" (or "app secret").
  */
 
 
@@ -35,6 +35,7 @@ typedef struct {
     ngx_http_imprest_ctl_key_t   all;
     ngx_http_imprest_ctl_key_t   user;
     ngx_http_imprest_ctl_key_t   owned;
+    ngx_http_imprest_ctl_key_t   grants;
     int                          queued;
 } ngx_http_imprest_ctl_app_t;
 
@@ -43,12 +44,15 @@ static int ngx_http_imprest_ctl_app_json(const void *cid, size_t len,
     redisReply *r, int full, const u_char *secret, json_t **out);
 static int ngx_http_imprest_ctl_app_create_try(ngx_http_imprest_ctl_t *ctl,
     void *data);
-static int ngx_http_imprest_ctl_reply_cmp(const void *a, const void *b);
 static int ngx_http_imprest_ctl_app_key(ngx_http_imprest_ctl_t *ctl,
     int argc, char **argv, ngx_http_imprest_ctl_app_t *app);
 static int ngx_http_imprest_ctl_app_delete_try(ngx_http_imprest_ctl_t *ctl,
     void *data);
 static int ngx_http_imprest_ctl_app_secret_try(ngx_http_imprest_ctl_t *ctl,
+    void *data);
+static int ngx_http_imprest_ctl_app_uris(ngx_http_imprest_ctl_opt_t *opt,
+    u_char **out, size_t *len);
+static int ngx_http_imprest_ctl_app_edit_try(ngx_http_imprest_ctl_t *ctl,
     void *data);
 
 
@@ -159,11 +163,11 @@ int
 ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
     char **argv)
 {
-    int                          rc, n, i, j, public;
+    int                          rc, n, public;
     char                        *pos[1];
     u_char                       tok[NGX_HTTP_IMPREST_TOKEN_LEN];
     u_char                       hex[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
-    u_char                      *uris, *p;
+    u_char                      *uris;
     size_t                       len, owner_len;
     json_t                      *obj;
     const char                  *owner, *introspect;
@@ -231,20 +235,9 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
         goto done;
     }
 
-    if (opts[1].n == 0) {
-        rc = ngx_http_imprest_ctl_usage_error("missing --redirect-uri");
+    rc = ngx_http_imprest_ctl_app_uris(&opts[1], NULL, NULL);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         goto done;
-    }
-
-    len = 0;
-
-    for (i = 0; i < opts[1].n; i++) {
-        rc = ngx_http_imprest_ctl_check_redirect_uri(opts[1].list[i]);
-        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
-            goto done;
-        }
-
-        len += strlen(opts[1].list[i]) + 1;
     }
 
     if (opts[2].value == NULL || opts[2].value[0] == '\0') {
@@ -268,32 +261,9 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
     public = (opts[4].value != NULL);
     introspect = opts[5].value ? "1" : "0";
 
-    /* exact strings, duplicates dropped, space-separated */
-
-    uris = malloc(len);
-    if (uris == NULL) {
-        rc = ngx_http_imprest_ctl_error("out of memory");
+    rc = ngx_http_imprest_ctl_app_uris(&opts[1], &uris, &len);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
         goto done;
-    }
-
-    p = uris;
-
-    for (i = 0; i < opts[1].n; i++) {
-        for (j = 0; j < i; j++) {
-            if (strcmp(opts[1].list[i], opts[1].list[j]) == 0) {
-                break;
-            }
-        }
-
-        if (j < i) {
-            continue;
-        }
-
-        if (p > uris) {
-            *p++ = ' ';
-        }
-
-        p = (u_char *) stpcpy((char *) p, opts[1].list[i]);
     }
 
     /* only the digest is stored: the secret is printed once, below */
@@ -322,7 +292,7 @@ ngx_http_imprest_ctl_app_create(ngx_http_imprest_ctl_t *ctl, int argc,
     app.hex = hex;
     app.hex_len = public ? 0 : sizeof(hex);
     app.uris = uris;
-    app.uris_len = p - uris;
+    app.uris_len = len;
     app.introspect = introspect;
 
     if (ngx_http_imprest_ctl_key(ctl, &app.all, NGX_HTTP_IMPREST_KEY_APPS,
@@ -431,7 +401,7 @@ ngx_http_imprest_ctl_app_create_try(ngx_http_imprest_ctl_t *ctl,
         }
 
         if (opts[6].value) {
-            return ngx_http_imprest_ctl_error("app already exists");
+            return ngx_http_imprest_ctl_conflict("app already exists");
         }
 
         return NGX_HTTP_IMPREST_CTL_AGAIN;
@@ -543,10 +513,7 @@ ngx_http_imprest_ctl_app_list(ngx_http_imprest_ctl_t *ctl, int argc,
 
     /* stable output: by client id */
 
-    if (members->elements > 1) {
-        qsort(members->element, members->elements, sizeof(redisReply *),
-              ngx_http_imprest_ctl_reply_cmp);
-    }
+    ngx_http_imprest_ctl_sort(members);
 
     /* one round trip: every HMGET is sent before the first reply is read */
 
@@ -665,30 +632,6 @@ done:
 }
 
 
-static int
-ngx_http_imprest_ctl_reply_cmp(const void *a, const void *b)
-{
-    int                 rc;
-    const redisReply   *x, *y;
-
-    x = *(const redisReply * const *) a;
-    y = *(const redisReply * const *) b;
-
-    if (x->type != REDIS_REPLY_STRING || y->type != REDIS_REPLY_STRING) {
-        return (x->type == REDIS_REPLY_STRING) - (y->type
-                                                  == REDIS_REPLY_STRING);
-    }
-
-    rc = memcmp(x->str, y->str, x->len < y->len ? x->len : y->len);
-
-    if (rc != 0) {
-        return rc;
-    }
-
-    return (x->len > y->len) - (x->len < y->len);
-}
-
-
 /* the one CLIENT_ID argument, checked, and with ctl its record's key */
 
 static int
@@ -737,7 +680,7 @@ ngx_http_imprest_ctl_app_show(ngx_http_imprest_ctl_t *ctl, int argc,
     freeReplyObject(reply);
 
     if (rc == 1) {
-        return ngx_http_imprest_ctl_error("no such app");
+        return ngx_http_imprest_ctl_not_found("no such app");
     }
 
     if (rc != 0) {
@@ -754,7 +697,10 @@ ngx_http_imprest_ctl_app_show(ngx_http_imprest_ctl_t *ctl, int argc,
  * The record is WATCHed while its owner is read, so a concurrent change of
  * owner cannot leave the id in a set.  The app's tokens are not looked
  * for: every script that accepts a token refuses one whose app record is
- * gone (src/lua/lib/gone.lua), so they die with this DEL.
+ * gone (src/lua/lib/gone.lua), so they die with this DEL.  Its grant
+ * index goes too, as with the portal's delete (src/lua/app.lua); the
+ * users' and organizations' indexes do not list grants of deleted apps
+ * (connections.lua) and forget them as they expire.
  */
 
 int
@@ -770,9 +716,14 @@ ngx_http_imprest_ctl_app_delete(ngx_http_imprest_ctl_t *ctl, int argc,
         return rc;
     }
 
-    rc = ngx_http_imprest_ctl_key(ctl, &app.all,
-                                  NGX_HTTP_IMPREST_KEY_APPS, "", 0, "");
-    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+    if (ngx_http_imprest_ctl_key(ctl, &app.all, NGX_HTTP_IMPREST_KEY_APPS,
+                                 "", 0, "") != NGX_HTTP_IMPREST_CTL_OK
+        || ngx_http_imprest_ctl_key(ctl, &app.grants,
+                                    NGX_HTTP_IMPREST_KEY_CLIENT, app.id,
+                                    app.id_len,
+                                    NGX_HTTP_IMPREST_KEY_GRANTS_SUFFIX)
+           != NGX_HTTP_IMPREST_CTL_OK)
+    {
         return NGX_HTTP_IMPREST_CTL_ERROR;
     }
 
@@ -833,6 +784,8 @@ ngx_http_imprest_ctl_app_delete_try(ngx_http_imprest_ctl_t *ctl,
     ngx_http_imprest_ctl_queue(ctl, "DEL %b", app->key.data, app->key.len);
     ngx_http_imprest_ctl_queue(ctl, "SREM %b %b", app->all.data,
                                app->all.len, app->id, app->id_len);
+    ngx_http_imprest_ctl_queue(ctl, "DEL %b", app->grants.data,
+                               app->grants.len);
 
     if (owned) {
         ngx_http_imprest_ctl_queue(ctl, "SREM %b %b", app->owned.data,
@@ -920,13 +873,13 @@ ngx_http_imprest_ctl_app_secret_try(ngx_http_imprest_ctl_t *ctl,
         rc = ngx_http_imprest_ctl_error("unexpected reply to HMGET");
 
     } else if (reply->element[0]->type != REDIS_REPLY_STRING) {
-        rc = ngx_http_imprest_ctl_error("no such app");
+        rc = ngx_http_imprest_ctl_not_found("no such app");
 
     } else if (reply->element[1]->type != REDIS_REPLY_STRING
                || reply->element[1]->len == 0)
     {
         /* a public client stays public: it has no secret to rotate */
-        rc = ngx_http_imprest_ctl_error("a public app has no secret");
+        rc = ngx_http_imprest_ctl_conflict("a public app has no secret");
     }
 
     freeReplyObject(reply);
@@ -939,6 +892,254 @@ ngx_http_imprest_ctl_app_secret_try(ngx_http_imprest_ctl_t *ctl,
     ngx_http_imprest_ctl_queue(ctl, "HSET %b " NGX_HTTP_IMPREST_F_SECRET " %b",
                                app->key.data, app->key.len,
                                app->hex, app->hex_len);
+
+    return NGX_HTTP_IMPREST_CTL_OK;
+}
+
+
+/*
+ * The --redirect-uri list checked (the server's rules) and, with out,
+ * as stored: exact strings, duplicates dropped, space-separated, in a
+ * malloc'ed *out of *len bytes.
+ */
+
+static int
+ngx_http_imprest_ctl_app_uris(ngx_http_imprest_ctl_opt_t *opt, u_char **out,
+    size_t *len)
+{
+    int      rc, i, j;
+    size_t   size;
+    u_char  *uris, *p;
+
+    if (opt->n == 0) {
+        return ngx_http_imprest_ctl_usage_error("missing --redirect-uri");
+    }
+
+    size = 0;
+
+    for (i = 0; i < opt->n; i++) {
+        rc = ngx_http_imprest_ctl_check_redirect_uri(opt->list[i]);
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            return rc;
+        }
+
+        size += strlen(opt->list[i]) + 1;
+    }
+
+    if (out == NULL) {
+        return NGX_HTTP_IMPREST_CTL_OK;
+    }
+
+    uris = malloc(size);
+    if (uris == NULL) {
+        return ngx_http_imprest_ctl_error("out of memory");
+    }
+
+    p = uris;
+
+    for (i = 0; i < opt->n; i++) {
+        for (j = 0; j < i; j++) {
+            if (strcmp(opt->list[i], opt->list[j]) == 0) {
+                break;
+            }
+        }
+
+        if (j < i) {
+            continue;
+        }
+
+        if (p > uris) {
+            *p++ = ' ';
+        }
+
+        p = (u_char *) stpcpy((char *) p, opt->list[i]);
+    }
+
+    *out = uris;
+    *len = p - uris;
+
+    return NGX_HTTP_IMPREST_CTL_OK;
+}
+
+
+/*
+ * Changes what is given of name, redirect URIs (the whole list) and
+ * scope, checked as "app create" checks them, and prints the app as it
+ * is then.  The record is WATCHed while checked, so a concurrent
+ * "app delete" is not undone by an HSET that recreates a partial record.
+ */
+
+int
+ngx_http_imprest_ctl_app_edit(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv)
+{
+    int                          rc, n;
+    char                        *pos[1];
+    u_char                      *uris;
+    size_t                       len;
+    json_t                      *obj;
+    redisReply                  *reply;
+    ngx_http_imprest_ctl_app_t   app;
+    ngx_http_imprest_ctl_opt_t   opts[] = {
+        { "--name", NULL, NULL, 0, 0 },
+        { "--redirect-uri", NULL, NULL, 0, 0 },
+        { "--scope", NULL, NULL, 0, 0 }
+    };
+
+    uris = NULL;
+
+    opts[1].list = malloc((argc + 1) * sizeof(char *));
+    if (opts[1].list == NULL) {
+        return ngx_http_imprest_ctl_error("out of memory");
+    }
+
+    rc = ngx_http_imprest_ctl_parse(argc, argv, opts, 3, pos, 1, &n);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        goto done;
+    }
+
+    rc = ngx_http_imprest_ctl_check_id("CLIENT_ID", n ? pos[0] : NULL);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        goto done;
+    }
+
+    if (opts[0].value == NULL && opts[1].n == 0 && opts[2].value == NULL) {
+        rc = ngx_http_imprest_ctl_usage_error(
+                 "nothing to change: --name, --redirect-uri or --scope");
+        goto done;
+    }
+
+    if (opts[0].value) {
+        rc = ngx_http_imprest_ctl_check_name(opts[0].value,
+                                             NGX_HTTP_IMPREST_CTL_APP_NAME_MAX);
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            goto done;
+        }
+    }
+
+    if (opts[1].n) {
+        rc = ngx_http_imprest_ctl_app_uris(&opts[1], ctl ? &uris : NULL,
+                                           &len);
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            goto done;
+        }
+    }
+
+    if (opts[2].value) {
+        if (opts[2].value[0] == '\0') {
+            rc = ngx_http_imprest_ctl_usage_error("--scope is empty");
+            goto done;
+        }
+
+        rc = ngx_http_imprest_ctl_scope_set(&opts[2].value);
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            goto done;
+        }
+    }
+
+    if (ctl == NULL) {
+        goto done;
+    }
+
+    app.id = pos[0];
+    app.id_len = strlen(pos[0]);
+    app.opts = opts;
+    app.uris = uris;
+    app.uris_len = uris ? len : 0;
+
+    rc = ngx_http_imprest_ctl_key(ctl, &app.key, NGX_HTTP_IMPREST_KEY_CLIENT,
+                                  app.id, app.id_len, "");
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        goto done;
+    }
+
+    reply = ngx_http_imprest_ctl_retry(ctl,
+                                       ngx_http_imprest_ctl_app_edit_try,
+                                       &app);
+    if (reply == NULL) {
+        rc = NGX_HTTP_IMPREST_CTL_ERROR;
+        goto done;
+    }
+
+    rc = ngx_http_imprest_ctl_app_json(app.id, app.id_len,
+                                       reply->element[app.queued - 1], 1,
+                                       NULL, &obj);
+    freeReplyObject(reply);
+
+    if (rc != 0) {
+        rc = ngx_http_imprest_ctl_error("unexpected reply to HMGET");
+        goto done;
+    }
+
+    rc = ngx_http_imprest_ctl_print(obj);
+
+done:
+
+    free(opts[1].list);
+    free(uris);
+
+    return rc;
+}
+
+
+static int
+ngx_http_imprest_ctl_app_edit_try(ngx_http_imprest_ctl_t *ctl, void *data)
+{
+    ngx_http_imprest_ctl_app_t *app = data;
+
+    int                          rc;
+    redisReply                  *r;
+    ngx_http_imprest_ctl_opt_t  *opts;
+
+    opts = app->opts;
+
+    rc = ngx_http_imprest_ctl_watch(ctl, &app->key, NULL);
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    r = ngx_http_imprest_ctl_command(ctl, "HGET %b " NGX_HTTP_IMPREST_F_NAME,
+                                     app->key.data, app->key.len);
+    if (r == NULL) {
+        return NGX_HTTP_IMPREST_CTL_REDIS;
+    }
+
+    rc = (r->type == REDIS_REPLY_STRING)
+         ? NGX_HTTP_IMPREST_CTL_OK
+         : ngx_http_imprest_ctl_not_found("no such app");
+
+    freeReplyObject(r);
+
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    ngx_http_imprest_ctl_multi(ctl);
+
+    if (opts[0].value) {
+        ngx_http_imprest_ctl_queue(ctl, "HSET %b " NGX_HTTP_IMPREST_F_NAME
+                                   " %b", app->key.data, app->key.len,
+                                   opts[0].value, strlen(opts[0].value));
+    }
+
+    if (app->uris) {
+        ngx_http_imprest_ctl_queue(ctl, "HSET %b "
+                                   NGX_HTTP_IMPREST_F_REDIRECT_URIS " %b",
+                                   app->key.data, app->key.len,
+                                   app->uris, app->uris_len);
+    }
+
+    if (opts[2].value) {
+        ngx_http_imprest_ctl_queue(ctl, "HSET %b " NGX_HTTP_IMPREST_F_SCOPE
+                                   " %b", app->key.data, app->key.len,
+                                   opts[2].value, strlen(opts[2].value));
+    }
+
+    ngx_http_imprest_ctl_queue(ctl,
+                               "HMGET %b " NGX_HTTP_IMPREST_CTL_APP_FIELDS,
+                               app->key.data, app->key.len);
+
+    app->queued = ctl->queued;
 
     return NGX_HTTP_IMPREST_CTL_OK;
 }

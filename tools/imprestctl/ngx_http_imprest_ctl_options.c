@@ -77,8 +77,14 @@ ngx_http_imprest_ctl_parse(int argc, char **argv,
             continue;
         }
 
-        if (strcmp(argv[i], "--help") == 0) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             return NGX_HTTP_IMPREST_CTL_HELP;
+        }
+
+        /* every command takes it, after its name too */
+        if (strcmp(argv[i], "--json") == 0) {
+            ngx_http_imprest_ctl_json = 1;
+            continue;
         }
 
         v = NULL;
@@ -367,4 +373,24 @@ ngx_http_imprest_ctl_check_owner(const char *owner)
     }
 
     return ngx_http_imprest_ctl_check_id("--owner", owner);
+}
+
+
+/* a membership role: "admin" or "member" */
+
+int
+ngx_http_imprest_ctl_check_role(const char *s)
+{
+    if (s == NULL) {
+        return ngx_http_imprest_ctl_usage_error("missing role");
+    }
+
+    if (strcmp(s, NGX_HTTP_IMPREST_ROLE_ADMIN) != 0
+        && strcmp(s, NGX_HTTP_IMPREST_ROLE_MEMBER) != 0)
+    {
+        return ngx_http_imprest_ctl_usage_error(
+                   "role: \"admin\" or \"member\"");
+    }
+
+    return NGX_HTTP_IMPREST_CTL_OK;
 }

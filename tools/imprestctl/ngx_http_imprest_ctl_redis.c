@@ -6,6 +6,7 @@
 
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -18,6 +19,7 @@ static int ngx_http_imprest_ctl_vappend(ngx_http_imprest_ctl_t *ctl,
     const char *fmt, va_list args);
 static redisReply *ngx_http_imprest_ctl_exec(ngx_http_imprest_ctl_t *ctl,
     int *aborted);
+static int ngx_http_imprest_ctl_reply_cmp(const void *a, const void *b);
 
 
 int
@@ -75,12 +77,13 @@ ngx_http_imprest_ctl_connect(ngx_http_imprest_ctl_t *ctl, const char *addr,
     }
 
     if (ctl->redis->err) {
-        return ngx_http_imprest_ctl_error("cannot connect to Redis: %s",
-                                          ctl->redis->errstr);
+        return ngx_http_imprest_ctl_redis_error("cannot connect to Redis: %s",
+                                                ctl->redis->errstr);
     }
 
     if (redisSetTimeout(ctl->redis, tv) != REDIS_OK) {
-        return ngx_http_imprest_ctl_error("cannot set the Redis timeout");
+        return ngx_http_imprest_ctl_redis_error(
+                   "cannot set the Redis timeout");
     }
 
     if (password) {
@@ -105,11 +108,11 @@ ngx_http_imprest_ctl_connect(ngx_http_imprest_ctl_t *ctl, const char *addr,
 
     reply = ngx_http_imprest_ctl_command(ctl, "PING");
     if (reply == NULL) {
-        return NGX_HTTP_IMPREST_CTL_ERROR;
+        return NGX_HTTP_IMPREST_CTL_REDIS;
     }
 
     rc = (reply->type == REDIS_REPLY_STATUS) ? NGX_HTTP_IMPREST_CTL_OK
-         : ngx_http_imprest_ctl_error("unexpected reply to PING");
+         : ngx_http_imprest_ctl_redis_error("unexpected reply to PING");
 
     freeReplyObject(reply);
 
@@ -156,7 +159,7 @@ ngx_http_imprest_ctl_reply(ngx_http_imprest_ctl_t *ctl)
     void  *r;
 
     if (redisGetReply(ctl->redis, &r) != REDIS_OK || r == NULL) {
-        (void) ngx_http_imprest_ctl_error("Redis: %s",
+        (void) ngx_http_imprest_ctl_redis_error("Redis: %s",
                                           ctl->redis->err
                                           ? ctl->redis->errstr
                                           : "no reply");
@@ -178,16 +181,17 @@ ngx_http_imprest_ctl_vcommand(ngx_http_imprest_ctl_t *ctl, const char *fmt,
     reply = redisvCommand(ctl->redis, fmt, args);
 
     if (reply == NULL) {
-        (void) ngx_http_imprest_ctl_error("Redis: %s",
-                                          ctl->redis->err
-                                          ? ctl->redis->errstr
-                                          : "no reply");
+        (void) ngx_http_imprest_ctl_redis_error("Redis: %s",
+                                                ctl->redis->err
+                                                ? ctl->redis->errstr
+                                                : "no reply");
         return NULL;
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        (void) ngx_http_imprest_ctl_error("Redis: %.*s", (int) reply->len,
-                                          reply->str);
+        (void) ngx_http_imprest_ctl_redis_error("Redis: %.*s",
+                                                (int) reply->len,
+                                                reply->str);
         freeReplyObject(reply);
         return NULL;
     }
@@ -288,7 +292,7 @@ ngx_http_imprest_ctl_must_exist(ngx_http_imprest_ctl_t *ctl,
     }
 
     return (n == 1) ? NGX_HTTP_IMPREST_CTL_OK
-                    : ngx_http_imprest_ctl_error("%s", what);
+                    : ngx_http_imprest_ctl_not_found("%s", what);
 }
 
 
@@ -393,7 +397,7 @@ ngx_http_imprest_ctl_exec(ngx_http_imprest_ctl_t *ctl, int *aborted)
 
         if (reply->type == REDIS_REPLY_ERROR) {
             if (!failed) {
-                (void) ngx_http_imprest_ctl_error("Redis: %.*s",
+                (void) ngx_http_imprest_ctl_redis_error("Redis: %.*s",
                                                   (int) reply->len,
                                                   reply->str);
                 failed = 1;
@@ -431,7 +435,7 @@ ngx_http_imprest_ctl_exec(ngx_http_imprest_ctl_t *ctl, int *aborted)
 
         for (i = 0; i < queued; i++) {
             if (reply->element[i]->type == REDIS_REPLY_ERROR) {
-                (void) ngx_http_imprest_ctl_error("Redis: %.*s",
+                (void) ngx_http_imprest_ctl_redis_error("Redis: %.*s",
                                               (int) reply->element[i]->len,
                                               reply->element[i]->str);
                 freeReplyObject(reply);
@@ -457,7 +461,7 @@ ngx_http_imprest_ctl_exec_once(ngx_http_imprest_ctl_t *ctl)
     reply = ngx_http_imprest_ctl_exec(ctl, &aborted);
 
     if (reply == NULL && aborted) {
-        (void) ngx_http_imprest_ctl_error("EXEC aborted");
+        (void) ngx_http_imprest_ctl_conflict("EXEC aborted");
     }
 
     return reply;
@@ -466,7 +470,8 @@ ngx_http_imprest_ctl_exec_once(ngx_http_imprest_ctl_t *ctl)
 
 /*
  * The "name" of a user or an org record: checked on the first (ctl NULL)
- * call, written on the second.
+ * call, written on the second, with the id added to imprestctl's index
+ * of users or organizations ("user list", "org list").
  */
 
 int
@@ -474,7 +479,8 @@ ngx_http_imprest_ctl_set_name(ngx_http_imprest_ctl_t *ctl, const char *kind,
     const void *id, size_t len, const char *name)
 {
     int                          rc;
-    ngx_http_imprest_ctl_key_t   key;
+    redisReply                  *reply;
+    ngx_http_imprest_ctl_key_t   key, index;
 
     rc = ngx_http_imprest_ctl_check_name(name, NGX_HTTP_IMPREST_CTL_NAME_MAX);
     if (rc != NGX_HTTP_IMPREST_CTL_OK || ctl == NULL) {
@@ -486,9 +492,29 @@ ngx_http_imprest_ctl_set_name(ngx_http_imprest_ctl_t *ctl, const char *kind,
         return rc;
     }
 
-    return ngx_http_imprest_ctl_run(ctl, "HSET %b " NGX_HTTP_IMPREST_F_NAME
-                                    " %b", key.data, key.len,
-                                    name, strlen(name));
+    rc = ngx_http_imprest_ctl_key(ctl, &index,
+                                  strcmp(kind, NGX_HTTP_IMPREST_KEY_USER) == 0
+                                  ? NGX_HTTP_IMPREST_CTL_KEY_USERS
+                                  : NGX_HTTP_IMPREST_CTL_KEY_ORGS,
+                                  "", 0, "");
+    if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+        return rc;
+    }
+
+    ngx_http_imprest_ctl_multi(ctl);
+    ngx_http_imprest_ctl_queue(ctl, "HSET %b " NGX_HTTP_IMPREST_F_NAME " %b",
+                               key.data, key.len, name, strlen(name));
+    ngx_http_imprest_ctl_queue(ctl, "SADD %b %b", index.data, index.len,
+                               id, len);
+
+    reply = ngx_http_imprest_ctl_exec_once(ctl);
+    if (reply == NULL) {
+        return NGX_HTTP_IMPREST_CTL_REDIS;
+    }
+
+    freeReplyObject(reply);
+
+    return NGX_HTTP_IMPREST_CTL_OK;
 }
 
 
@@ -578,7 +604,178 @@ ngx_http_imprest_ctl_retry(ngx_http_imprest_ctl_t *ctl,
         }
     }
 
-    (void) ngx_http_imprest_ctl_error("too much concurrent change, retry");
+    (void) ngx_http_imprest_ctl_conflict(
+               "too much concurrent change, retry");
 
     return NULL;
+}
+
+
+/*
+ * The next n replies of a pipeline into out[]: all of them are read even
+ * after an error (none is left in the stream); an error reply fails.
+ */
+
+int
+ngx_http_imprest_ctl_replies(ngx_http_imprest_ctl_t *ctl, redisReply **out,
+    size_t n)
+{
+    int     rc;
+    size_t  i;
+
+    rc = NGX_HTTP_IMPREST_CTL_OK;
+
+    for (i = 0; i < n; i++) {
+        out[i] = ngx_http_imprest_ctl_reply(ctl);
+
+        if (out[i] == NULL) {
+            /* the connection is broken: nothing more will come */
+            return NGX_HTTP_IMPREST_CTL_REDIS;
+        }
+
+        if (out[i]->type == REDIS_REPLY_ERROR
+            && rc == NGX_HTTP_IMPREST_CTL_OK)
+        {
+            rc = ngx_http_imprest_ctl_redis_error("Redis: %.*s",
+                                                  (int) out[i]->len,
+                                                  out[i]->str);
+        }
+    }
+
+    return rc;
+}
+
+
+void
+ngx_http_imprest_ctl_free_replies(redisReply **r, size_t n)
+{
+    size_t  i;
+
+    if (r == NULL) {
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (r[i]) {
+            freeReplyObject(r[i]);
+        }
+    }
+
+    free(r);
+}
+
+
+/*
+ * "<cmd> <prefix><kind><id><suffix> [arg]" for each string element of the
+ * array reply ids ("HGET", "SCARD" ...; arg NULL: none), in one round
+ * trip: an array of ids->elements replies (NULL for an element that is
+ * no string), or NULL with the error recorded.
+ * ngx_http_imprest_ctl_free_replies() releases it.
+ */
+
+redisReply **
+ngx_http_imprest_ctl_each(ngx_http_imprest_ctl_t *ctl, const char *cmd,
+    const char *kind, redisReply *ids, const char *suffix, const void *arg,
+    size_t arg_len)
+{
+    int                          rc;
+    size_t                       i, n;
+    redisReply                 **out, **got, *m;
+    ngx_http_imprest_ctl_key_t   key;
+
+    out = calloc(ids->elements + 1, sizeof(redisReply *));
+    got = calloc(ids->elements + 1, sizeof(redisReply *));
+
+    if (out == NULL || got == NULL) {
+        free(out);
+        free(got);
+        (void) ngx_http_imprest_ctl_error("out of memory");
+        return NULL;
+    }
+
+    n = 0;
+    rc = NGX_HTTP_IMPREST_CTL_OK;
+
+    for (i = 0; i < ids->elements; i++) {
+        m = ids->element[i];
+
+        if (m->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+
+        rc = ngx_http_imprest_ctl_key(ctl, &key, kind, m->str, m->len,
+                                      suffix);
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            break;
+        }
+
+        rc = arg ? ngx_http_imprest_ctl_append(ctl, "%s %b %b", cmd,
+                                               key.data, key.len,
+                                               arg, arg_len)
+                 : ngx_http_imprest_ctl_append(ctl, "%s %b", cmd,
+                                               key.data, key.len);
+        if (rc != NGX_HTTP_IMPREST_CTL_OK) {
+            break;
+        }
+
+        n++;
+    }
+
+    /* what was appended is read even when the rest could not be */
+
+    if (ngx_http_imprest_ctl_replies(ctl, got, n) != NGX_HTTP_IMPREST_CTL_OK
+        || rc != NGX_HTTP_IMPREST_CTL_OK)
+    {
+        ngx_http_imprest_ctl_free_replies(got, n);
+        free(out);
+        return NULL;
+    }
+
+    n = 0;
+
+    for (i = 0; i < ids->elements; i++) {
+        if (ids->element[i]->type == REDIS_REPLY_STRING) {
+            out[i] = got[n++];
+        }
+    }
+
+    free(got);
+
+    return out;
+}
+
+
+static int
+ngx_http_imprest_ctl_reply_cmp(const void *a, const void *b)
+{
+    int                 rc;
+    const redisReply   *x, *y;
+
+    x = *(const redisReply * const *) a;
+    y = *(const redisReply * const *) b;
+
+    if (x->type != REDIS_REPLY_STRING || y->type != REDIS_REPLY_STRING) {
+        return (x->type == REDIS_REPLY_STRING) - (y->type
+                                                  == REDIS_REPLY_STRING);
+    }
+
+    rc = memcmp(x->str, y->str, x->len < y->len ? x->len : y->len);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+
+/* the elements of an array reply (SMEMBERS) sorted: stable output */
+
+void
+ngx_http_imprest_ctl_sort(redisReply *arr)
+{
+    if (arr->elements > 1) {
+        qsort(arr->element, arr->elements, sizeof(redisReply *),
+              ngx_http_imprest_ctl_reply_cmp);
+    }
 }

@@ -435,7 +435,7 @@ ngx_http_imprest_ctl_token_show(ngx_http_imprest_ctl_t *ctl, int argc,
 
     if (h->elements == 0) {
         freeReplyObject(reply);
-        return ngx_http_imprest_ctl_error("no such token");
+        return ngx_http_imprest_ctl_not_found("no such token");
     }
 
     obj = json_object();

@@ -154,7 +154,8 @@ sub ctl {
     die "fork: $!" unless defined $pid;
     if (!$pid) {
         open STDERR, '>&', \*STDOUT;
-        { exec ctl_bin(), '--redis', '127.0.0.1:' . redis_port(), @args; }
+        { exec ctl_bin(), '--json', '--redis', '127.0.0.1:' . redis_port(),
+               @args; }
         POSIX::_exit(127);
     }
     { local $/; $out = <$fh> // ''; }
