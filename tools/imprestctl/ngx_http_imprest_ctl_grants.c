@@ -20,6 +20,10 @@
 
 
 /* src/lua/connections.lua, src/lua/disconnect.lua */
+/* where the id-name pairs of the reply being printed end */
+static size_t  ngx_http_imprest_ctl_names_end;
+
+
 static const char  ngx_http_imprest_ctl_connections[] =
     NGX_HTTP_IMPREST_LUA_CONNECTIONS;
 static const char  ngx_http_imprest_ctl_disconnect_lua[] =
@@ -140,7 +144,7 @@ ngx_http_imprest_ctl_grant_list(ngx_http_imprest_ctl_t *ctl, int argc,
 {
     int                          rc, n, given;
     u_char                       org[NGX_HTTP_IMPREST_UUID_LEN];
-    size_t                       i, count, names, len;
+    size_t                       i, count, names, end, len;
     json_t                      *obj, *arr, *g;
     const char                  *index, *id;
     redisReply                  *reply;
@@ -214,19 +218,47 @@ ngx_http_imprest_ctl_grant_list(ngx_http_imprest_ctl_t *ctl, int argc,
     count = (size_t) reply->element[1]->integer;
     names = 2 + count * NGX_HTTP_IMPREST_CTL_GRANT_FIELDS;
 
-    if ((reply->elements - names) % 2) {
+    /*
+     * then m, m id-name pairs (the organizations named), k, k pairs (the
+     * organizations an index "user" administers: not used here)
+     */
+    if (names >= reply->elements
+        || reply->element[names]->type != REDIS_REPLY_INTEGER
+        || reply->element[names]->integer < 0
+        || (size_t) reply->element[names]->integer
+           > (reply->elements - names - 1) / 2)
+    {
+        freeReplyObject(reply);
+        return ngx_http_imprest_ctl_redis_error(
+                   "unexpected reply of connections.lua");
+    }
+
+    end = names + 1 + 2 * (size_t) reply->element[names]->integer;
+
+    if (end >= reply->elements
+        || reply->element[end]->type != REDIS_REPLY_INTEGER
+        || reply->element[end]->integer < 0
+        || (size_t) reply->element[end]->integer * 2
+           != reply->elements - end - 1)
+    {
         freeReplyObject(reply);
         return ngx_http_imprest_ctl_redis_error(
                    "unexpected reply of connections.lua");
     }
 
     for (i = 2; i < reply->elements; i++) {
-        if (reply->element[i]->type != REDIS_REPLY_STRING) {
+        if (i != names && i != end
+            && reply->element[i]->type != REDIS_REPLY_STRING)
+        {
             freeReplyObject(reply);
             return ngx_http_imprest_ctl_redis_error(
                        "unexpected reply of connections.lua");
         }
     }
+
+    /* the pairs, for the lookups below: [names, end) */
+    names++;
+    ngx_http_imprest_ctl_names_end = end;
 
     obj = json_object();
     arr = json_array();
@@ -329,7 +361,7 @@ ngx_http_imprest_ctl_grant_orgs(redisReply *orgs, redisReply *r,
         id = json_string_value(o);
         v = NULL;
 
-        for (j = names; j + 1 < r->elements; j += 2) {
+        for (j = names; j + 1 < ngx_http_imprest_ctl_names_end; j += 2) {
             k = r->element[j];
 
             if (k->len == json_string_length(o)
