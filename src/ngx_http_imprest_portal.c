@@ -90,7 +90,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_imprest_portal_new(ngx_http_request_t *r,
-    ngx_http_imprest_as_t **asp, ngx_http_imprest_portal_t **pp);
+    ngx_http_imprest_as_t **asp, ngx_http_imprest_portal_t **pp,
+    ngx_int_t *rc);
 static ngx_int_t ngx_http_imprest_portal_route(ngx_http_request_t *r,
     ngx_http_imprest_portal_t *p, ngx_str_t *path);
 static ngx_int_t ngx_http_imprest_portal_get(ngx_http_request_t *r,
@@ -187,8 +188,7 @@ ngx_http_imprest_portal_handler(ngx_http_request_t *r)
         return ngx_http_imprest_not_allowed(r, "GET, HEAD, POST");
     }
 
-    rc = ngx_http_imprest_portal_new(r, &as, &p);
-    if (rc != NGX_OK) {
+    if (ngx_http_imprest_portal_new(r, &as, &p, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -208,27 +208,30 @@ ngx_http_imprest_portal_handler(ngx_http_request_t *r)
 
 
 /*
- * The request's state, the signed-in user and the route: NGX_OK, or what
- * to finalize the request with (a sign-in redirect, a 404 page).
+ * The request's state, the signed-in user and the route: NGX_OK; or
+ * NGX_DONE when an answer was made instead (a sign-in redirect, a 404
+ * page), *rc being what to finalize the request with.
  */
 
 static ngx_int_t
 ngx_http_imprest_portal_new(ngx_http_request_t *r,
-    ngx_http_imprest_as_t **asp, ngx_http_imprest_portal_t **pp)
+    ngx_http_imprest_as_t **asp, ngx_http_imprest_portal_t **pp,
+    ngx_int_t *rc)
 {
-    ngx_int_t                   rc;
     ngx_str_t                   path;
     ngx_http_imprest_as_t      *as;
     ngx_http_imprest_portal_t  *p;
 
     as = ngx_http_imprest_as_create(r);
     if (as == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DONE;
     }
 
     p = ngx_pcalloc(r->pool, sizeof(ngx_http_imprest_portal_t));
     if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DONE;
     }
 
     as->data = p;
@@ -236,17 +239,19 @@ ngx_http_imprest_portal_new(ngx_http_request_t *r,
 
     p->chosen = ngx_pcalloc(r->pool, as->imcf->scopes->nelts);
     if (p->chosen == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DONE;
     }
 
-    if (ngx_http_imprest_pages_user(r, as->ilcf, &p->user, &rc) != NGX_OK) {
-        return rc;
+    if (ngx_http_imprest_pages_user(r, as->ilcf, &p->user, rc) != NGX_OK) {
+        return NGX_DONE;
     }
 
     if (ngx_http_imprest_pages_path(r, &path) != NGX_OK
         || ngx_http_imprest_portal_route(r, p, &path) != NGX_OK)
     {
-        return ngx_http_imprest_portal_not_found(r, p);
+        *rc = ngx_http_imprest_portal_not_found(r, p);
+        return NGX_DONE;
     }
 
     *asp = as;
@@ -356,8 +361,7 @@ ngx_http_imprest_portal_post(ngx_http_request_t *r)
     ngx_http_imprest_as_t      *as;
     ngx_http_imprest_portal_t  *p;
 
-    rc = ngx_http_imprest_portal_new(r, &as, &p);
-    if (rc != NGX_OK) {
+    if (ngx_http_imprest_portal_new(r, &as, &p, &rc) != NGX_OK) {
         return rc;
     }
 
