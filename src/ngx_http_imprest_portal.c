@@ -84,6 +84,8 @@ typedef struct {
     u_char                     secret[NGX_HTTP_IMPREST_TOKEN_LEN];
     u_char                     digest[NGX_HTTP_IMPREST_DIGEST_HEX_LEN];
 
+    ngx_str_t                  csrf;         /* the hidden field, once */
+
     unsigned                   posted:1;     /* values are the POST's */
     unsigned                   retried:1;    /* a second client id drawn */
 } ngx_http_imprest_portal_t;
@@ -154,8 +156,8 @@ static void ngx_http_imprest_portal_lines(ngx_http_imprest_html_t *h,
 static void ngx_http_imprest_portal_link(ngx_http_imprest_html_t *h,
     ngx_http_request_t *r, ngx_str_t *cid, const char *tail);
 static ngx_int_t ngx_http_imprest_portal_form_open(ngx_http_request_t *r,
-    ngx_http_imprest_html_t *h, ngx_str_t *cid, const char *tail,
-    const char *id);
+    ngx_http_imprest_portal_t *p, ngx_http_imprest_html_t *h, ngx_str_t *cid,
+    const char *tail, const char *id);
 static void ngx_http_imprest_portal_facts(ngx_http_imprest_html_t *h,
     ngx_http_imprest_app_t *app);
 
@@ -1325,7 +1327,7 @@ ngx_http_imprest_portal_form_page(ngx_http_request_t *r,
     ngx_http_imprest_html_init(&h, r->pool, 4096);
     ngx_http_imprest_pages_begin(&h, r, "Create App", &p->user);
 
-    if (ngx_http_imprest_portal_form_open(r, &h, NULL, "new", "app-form")
+    if (ngx_http_imprest_portal_form_open(r, p, &h, NULL, "new", "app-form")
         != NGX_OK
         || ngx_http_imprest_portal_fields(r, as, p, &h, 1) != NGX_OK)
     {
@@ -1364,7 +1366,7 @@ ngx_http_imprest_portal_app_page(ngx_http_request_t *r,
 
     ngx_http_imprest_html_lit(&h, "<h2>Edit</h2>");
 
-    if (ngx_http_imprest_portal_form_open(r, &h, &p->cid, "", "app-form")
+    if (ngx_http_imprest_portal_form_open(r, p, &h, &p->cid, "", "app-form")
         != NGX_OK
         || ngx_http_imprest_portal_fields(r, as, p, &h, 0) != NGX_OK)
     {
@@ -1377,7 +1379,7 @@ ngx_http_imprest_portal_app_page(ngx_http_request_t *r,
     if (!p->app.public) {
         ngx_http_imprest_html_lit(&h, "<h2>Client secret</h2>");
 
-        if (ngx_http_imprest_portal_form_open(r, &h, &p->cid, "/rotate",
+        if (ngx_http_imprest_portal_form_open(r, p, &h, &p->cid, "/rotate",
                                               "rotate-form")
             != NGX_OK)
         {
@@ -1415,7 +1417,7 @@ ngx_http_imprest_portal_delete_page(ngx_http_request_t *r,
     ngx_http_imprest_html_lit(&h, "</code>)? Every access and refresh token "
         "of the app stops working at once, and this cannot be undone.</p>");
 
-    if (ngx_http_imprest_portal_form_open(r, &h, &p->cid, "/delete",
+    if (ngx_http_imprest_portal_form_open(r, p, &h, &p->cid, "/delete",
                                           "delete-form")
         != NGX_OK)
     {
@@ -1779,18 +1781,39 @@ ngx_http_imprest_portal_link(ngx_http_imprest_html_t *h,
 }
 
 
+/*
+ * A form and its CSRF field.  The field is made once per page and copied
+ * into each form: ngx_http_imprest_pages_csrf_field() draws a new token
+ * (and another Set-Cookie) on each call while the request has no cookie,
+ * so the app page's second form would otherwise carry a token that the
+ * last cookie does not match.
+ */
+
 static ngx_int_t
 ngx_http_imprest_portal_form_open(ngx_http_request_t *r,
-    ngx_http_imprest_html_t *h, ngx_str_t *cid, const char *tail,
-    const char *id)
+    ngx_http_imprest_portal_t *p, ngx_http_imprest_html_t *h, ngx_str_t *cid,
+    const char *tail, const char *id)
 {
+    ngx_http_imprest_html_t  field;
+
+    if (p->csrf.len == 0) {
+        ngx_http_imprest_html_init(&field, r->pool, 128);
+
+        if (ngx_http_imprest_pages_csrf_field(r, &field) != NGX_OK
+            || ngx_http_imprest_html_done(&field, &p->csrf) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
     ngx_http_imprest_html_lit(h, "<form class=\"card\" method=\"post\" id=\"");
     ngx_http_imprest_html_raw(h, id, ngx_strlen(id));
     ngx_http_imprest_html_lit(h, "\" action=\"");
     ngx_http_imprest_portal_link(h, r, cid, tail);
     ngx_http_imprest_html_lit(h, "\">");
+    ngx_http_imprest_html_raw(h, p->csrf.data, p->csrf.len);
 
-    return ngx_http_imprest_pages_csrf_field(r, h);
+    return NGX_OK;
 }
 
 

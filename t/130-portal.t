@@ -446,7 +446,21 @@ after_response(0, sub {
         }
     }
     is_deeply(app_record($c->{cid}), $before, 'alice\'s app is unchanged');
-    my $r = pget('/developer/', user => 'bob');
+
+    # a page of two forms, first seen without a cookie: one token for both
+    my ($cookies, $page) = set_cookies("/developer/apps/$c->{cid}",
+                                       user => 'alice');
+    is(scalar(@$cookies), 1, 'the app page sets one CSRF cookie');
+    my ($token) = ($cookies->[0] // '') =~ /^__Host-imprest_csrf=([^;]+);/;
+    my @fields = $page =~ /name="csrf" value="([^"]+)"/g;
+    is(scalar(@fields), 2, 'two forms (edit, rotate)');
+    is_deeply(\@fields, [$token, $token], 'both carry the cookie\'s token');
+    my $r = ppost({ user => 'alice', cookie => "__Host-imprest_csrf=$token",
+                    csrf => $token }, "/developer/apps/$c->{cid}/rotate", []);
+    is($r->{status}, 200, 'and the second form works');
+    $before = app_record($c->{cid});
+
+    $r = pget('/developer/', user => 'bob');
     like($r->{body}, qr/You have no apps yet/, 'bob\'s list is empty');
     $r = pget("/developer/apps/$c->{cid}", user => 'alice');
     is($r->{status}, 200, 'alice still sees it');

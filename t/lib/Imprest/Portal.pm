@@ -20,7 +20,7 @@ use Imprest::Test;
 our @EXPORT = qw(
     $ISSUER $PORTAL_HTTP_CONFIG $PORTAL_CONFIG $CSP_ASSETS use_portal_config
     session pget ppost create_app field_error page_notice authorize_flow
-    token_exchange app_record html_unescape
+    token_exchange app_record html_unescape set_cookies
 );
 
 # an https issuer: Test::Nginx talks plain http, the issuer is a name
@@ -82,6 +82,22 @@ sub session {
     my ($csrf) = $r->{body} =~ /name="csrf" value="([A-Za-z0-9_-]{43})"/
         or die "session: no CSRF field";
     return { user => $user, cookie => $cookie, csrf => $csrf };
+}
+
+# every Set-Cookie of a GET (http_get keeps the last one only)
+sub set_cookies {
+    my ($path, %o) = @_;
+    require IO::Socket::INET;
+    my $s = IO::Socket::INET->new(
+        PeerAddr => "127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}", Timeout => 2)
+        or return ();
+    print $s "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+             . (defined $o{user} ? "X-Test-User: $o{user}\r\n" : '') . "\r\n";
+    local $/;
+    my $data = <$s> // '';
+    close $s;
+    my ($head, $body) = split /\r\n\r\n/, $data, 2;
+    return ([ $head =~ /^Set-Cookie: ([^\r\n]*)/mig ], $body // '');
 }
 
 sub pget {
