@@ -762,3 +762,86 @@ X-Test-User: alice
 --- error_code: 200
 --- no_error_log
 [error]
+
+
+
+=== TEST 16: a new client id that exists (never expected): a second id is drawn, once
+--- before_start
+stop_fake();
+fake_redis($ENV{TEST_NGINX_FAKE_PORT}, "*1\r\n:0\r\n", "*1\r\n:1\r\n");
+--- http_config eval
+(my $h = $Imprest::Portal::PORTAL_HTTP_CONFIG)
+    =~ s/imprest_redis [^;]*;/imprest_redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} retry=10s;/;
+$h
+--- init
+ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} ready", 2),
+   'connected to the fake Redis');
+--- request eval
+"POST /developer/new
+csrf=" . ('C' x 43) . "&name=Lucky&redirect_uris=https%3A%2F%2Fapp.example%2Fcb&scope=money_in&type=confidential"
+--- more_headers eval
+"X-Test-User: alice
+Cookie: __Host-imprest_csrf=" . ('C' x 43) . "
+Content-Type: application/x-www-form-urlencoded"
+--- error_code: 200
+--- response_body_like eval
+qr{id="client_id">app_[0-9a-f]{24}</code>.*id="secret">imp_cs_}s
+--- grep_error_log eval
+qr/imprest: redis command queued: app_create/
+--- grep_error_log_out eval
+"imprest: redis command queued: app_create\n" x 2
+--- no_error_log
+[error]
+
+
+
+=== TEST 17: two new client ids in a row exist: 503, nothing shown
+--- before_start
+stop_fake();
+fake_redis($ENV{TEST_NGINX_FAKE_PORT}, "*1\r\n:0\r\n");
+--- http_config eval
+(my $h = $Imprest::Portal::PORTAL_HTTP_CONFIG)
+    =~ s/imprest_redis [^;]*;/imprest_redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} retry=10s;/;
+$h
+--- init
+ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} ready", 2),
+   'connected to the fake Redis');
+--- request eval
+"POST /developer/new
+csrf=" . ('C' x 43) . "&name=Unlucky&redirect_uris=https%3A%2F%2Fapp.example%2Fcb&scope=money_in&type=public"
+--- more_headers eval
+"X-Test-User: alice
+Cookie: __Host-imprest_csrf=" . ('C' x 43) . "
+Content-Type: application/x-www-form-urlencoded"
+--- error_code: 503
+--- response_body_like eval
+qr{<h1>Temporarily unavailable</h1>}
+--- response_body_unlike eval
+qr{app_[0-9a-f]{24}}
+--- error_log
+imprest: two new client ids in a row exist
+--- no_error_log
+[alert]
+
+
+
+=== TEST 18: a reply that is not the script's: 503, the link reset
+--- before_start
+stop_fake();
+fake_redis($ENV{TEST_NGINX_FAKE_PORT}, "*1\r\n:7\r\n");
+--- http_config eval
+(my $h = $Imprest::Portal::PORTAL_HTTP_CONFIG)
+    =~ s/imprest_redis [^;]*;/imprest_redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} retry=10s;/;
+$h
+--- init
+ok(wait_log("imprest: redis 127.0.0.1:$ENV{TEST_NGINX_FAKE_PORT} ready", 2),
+   'connected to the fake Redis');
+--- request
+GET /developer/apps/app_000000000000000000000000
+--- more_headers
+X-Test-User: alice
+--- error_code: 503
+--- error_log
+reply does not match the app script
+--- no_error_log
+[alert]
