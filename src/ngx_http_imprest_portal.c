@@ -1302,7 +1302,7 @@ ngx_http_imprest_portal_home(ngx_http_request_t *r, ngx_http_imprest_as_t *as,
 
         ngx_http_imprest_html_lit(&h, "</td><td class=\"mono\">");
         ngx_http_imprest_portal_lines(&h, &app[i].redirect_uris, "<br>");
-        ngx_http_imprest_html_lit(&h, "</td><td class=\"mono\">");
+        ngx_http_imprest_html_lit(&h, "</td><td>");
         ngx_http_imprest_portal_lines(&h, &app[i].scope, "<br>");
         ngx_http_imprest_html_lit(&h, "</td><td>");
         ngx_http_imprest_pages_time(&h, app[i].created);
@@ -1350,10 +1350,20 @@ ngx_http_imprest_portal_app_page(ngx_http_request_t *r,
     ngx_http_imprest_as_t *as, ngx_http_imprest_portal_t *p,
     ngx_uint_t status)
 {
-    ngx_http_imprest_html_t  h;
+    u_char                   *title;
+    ngx_http_imprest_html_t   h;
+
+    /* the page is titled with the app's name (escaped by pages_begin) */
+    title = ngx_pnalloc(r->pool, p->app.name.len + 1);
+    if (title == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    (void) ngx_cpystrn(title, p->app.name.data, p->app.name.len + 1);
 
     ngx_http_imprest_html_init(&h, r->pool, 8192);
-    ngx_http_imprest_pages_begin(&h, r, "App", &p->user);
+    ngx_http_imprest_pages_begin(&h, r, p->app.name.len ? (char *) title
+                                                        : "App", &p->user);
 
     if (!p->posted && r->args.len == 5
         && ngx_strncmp(r->args.data, "saved", 5) == 0)

@@ -183,7 +183,7 @@ after_response(0, sub {
     like($r->{body}, qr{<code id="client_id">$c->{cid}</code>},
          'with the client id');
     $r = pget('/developer/', user => 'alice');
-    like($r->{body}, qr{<tr><td><a href="/developer/apps/$c->{cid}">My Books App</a></td><td><code>$c->{cid}</code></td><td>Confidential</td><td class="mono">https://app\.example/cb<br>https://app\.example/cb2<br></td><td class="mono">money_in<br>money_out<br></td><td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td></tr>},
+    like($r->{body}, qr{<tr><td><a href="/developer/apps/$c->{cid}">My Books App</a></td><td><code>$c->{cid}</code></td><td>Confidential</td><td class="mono">https://app\.example/cb<br>https://app\.example/cb2<br></td><td>money_in<br>money_out<br></td><td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td></tr>},
          'My Apps lists it: name, client id, type, URIs, scopes, created');
     ok(index($r->{body}, $c->{secret}) < 0, 'My Apps never shows the secret');
 
