@@ -684,6 +684,13 @@ after_response(0, sub {
     my $code = authorize_flow(cid => $c->{cid}, redirect_uri => $uris[9]);
     ok($code, 'the tenth URI works at /oauth/authorize');
 
+    # 100 characters are characters, not bytes
+    my $e = create_app($s, name => "\xc3\xa9\xe2\x82\xac" x 50);
+    is($e->{res}{status}, 200, '100 two- and three-byte characters: accepted');
+    $r = ppost($s, '/developer/new', create_form(name => ("\xc3\xa9" x 101)));
+    like(field_error($r->{body}, 'name') // '', qr/at most 100 characters/,
+         '101 two-byte characters: refused');
+
     my $long = $uris[0] . 'a';
     $r = ppost($s, '/developer/new', create_form(redirect_uris => $long));
     like(field_error($r->{body}, 'redirect_uris'), qr/longer than 2000/,
