@@ -26,7 +26,13 @@ our @EXPORT = qw(
 # an https issuer: Test::Nginx talks plain http, the issuer is a name
 our $ISSUER = 'https://as.example';
 
-our $PORTAL_HTTP_CONFIG = $Imprest::Test::HTTP_CONFIG . <<"_EOC_";
+# The shared preamble, with a connect timeout that a loaded machine under
+# ASan does not run past while the worker loads the scripts (an [error]
+# line would fail the block; the requests themselves wait for nothing).
+(our $PORTAL_HTTP_CONFIG = $Imprest::Test::HTTP_CONFIG)
+    =~ s/(imprest_redis [^;]*timeout=1s)/$1 connect_timeout=5s/
+    or die 'Imprest::Portal: the preamble has changed';
+$PORTAL_HTTP_CONFIG .= <<"_EOC_";
     imprest_issuer $ISSUER;
     imprest_scope money_in "Read invoices and incoming payments";
     imprest_scope money_out "Read bills and outgoing payments";
