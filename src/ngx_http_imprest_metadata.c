@@ -20,6 +20,8 @@
 static json_t *ngx_http_imprest_metadata_url(ngx_str_t *issuer,
     const char *path);
 static json_t *ngx_http_imprest_metadata_list(const char **items);
+static json_t *ngx_http_imprest_metadata_doc(ngx_str_t *origin,
+    ngx_str_t *path);
 
 
 static const char  *ngx_http_imprest_md_response_types[] = { "code", NULL };
@@ -91,6 +93,17 @@ ngx_http_imprest_metadata_build(ngx_conf_t *cf,
     json_object_set_new(j, "authorization_response_iss_parameter_supported",
                         json_true());
 
+    /*
+     * RFC 8414 2 "service_documentation": human-readable information for
+     * developers; ours is the Scopes reference (imprest_scopes), at the
+     * issuer's origin.
+     */
+    if (imcf->scopes_uri.data) {
+        json_object_set_new(j, "service_documentation",
+            ngx_http_imprest_metadata_doc(&imcf->issuer_origin,
+                                          &imcf->scopes_uri));
+    }
+
     s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(j);
 
@@ -124,6 +137,23 @@ ngx_http_imprest_metadata_url(ngx_str_t *issuer, const char *path)
     }
 
     ngx_sprintf((u_char *) buf, "%V%s%Z", issuer, path);
+    j = json_string(buf);
+
+    return j ? j : json_null();
+}
+
+
+static json_t *
+ngx_http_imprest_metadata_doc(ngx_str_t *origin, ngx_str_t *path)
+{
+    json_t  *j;
+    char     buf[2048];
+
+    if (origin->len + path->len + 1 > sizeof(buf)) {
+        return json_null();
+    }
+
+    ngx_sprintf((u_char *) buf, "%V%V%Z", origin, path);
     j = json_string(buf);
 
     return j ? j : json_null();
