@@ -252,6 +252,7 @@ NGX_HTTP_IMPREST_LUA_LIB_GONE                                                 \
 "local kind = {user = K.user, client = K.client, org = K.org}\n"              \
 "local idx = p .. kind[ARGV[2]] .. id .. K.grants_suffix\n"                   \
 "local out, named, seen = {1, 0}, {}, {}\n"                                   \
+"if ARGV[2] == 'org' then seen[id] = true named[1] = id end\n"                \
 "local gids = redis.call('SMEMBERS', idx)\n"                                  \
 "table.sort(gids)\n"                                                          \
 "for _, gid in ipairs(gids) do\n"                                             \

@@ -251,8 +251,11 @@ after_response(0, sub {
     is(api_in($main::AT, $ORG2), 200, "alice's token: ORG2 still works");
     is(api_in($main::BT, $ORG1), 403, "bob's own token: ORG1 refused");
     is(api_in($main::BT, $ORG3), 200, "bob's token: ORG3 still works");
-    like(page('bob', "/org/$ORG1")->{body},
-         qr/No app is connected to this organization/, 'the view is empty');
+    my $view = page('bob', "/org/$ORG1")->{body};
+    like($view, qr/No app is connected to this organization/,
+         'the view is empty');
+    like($view, qr{Organization <b>Acme Ltd</b>},
+         'and still names the organization');
 });
 --- request eval
 "GET /account/connections/org/$::ORG1"

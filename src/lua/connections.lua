@@ -23,6 +23,7 @@ end
 local kind = {user = K.user, client = K.client, org = K.org}
 local idx = p .. kind[ARGV[2]] .. id .. K.grants_suffix
 local out, named, seen = {1, 0}, {}, {}
+if ARGV[2] == 'org' then seen[id] = true named[1] = id end
 local gids = redis.call('SMEMBERS', idx)
 table.sort(gids)
 for _, gid in ipairs(gids) do

@@ -43,9 +43,11 @@ if ! "$py" -c 'import selenium.webdriver' 2>/dev/null; then
     exit 1
 fi
 
-free_ports "${BROWSER_PORTS:-29960-29969}" 4
+free_ports "${BROWSER_PORTS:-29960-29969}" 8
 redis_port=${ports[0]} gw_port=${ports[1]} app_port=${ports[2]}
 driver_port=${ports[3]}
+# portal.py: a browser (and its chromedriver) for each of four users
+driver_ports=${ports[4]},${ports[5]},${ports[6]},${ports[7]}
 # two origins: the issuer by address, the app by name (and another port)
 issuer=https://127.0.0.1:$gw_port
 redirect_uri=https://localhost:$app_port/cb
@@ -109,6 +111,15 @@ user=alice
 password=$(openssl rand -hex 12)
 printf '%s:%s\n' "$user" "$(openssl passwd -apr1 "$password")" \
     > "$tmp/conf/htpasswd"
+# portal.py's other users: bob and carol (Acme's member, Beta's admin) and
+# dave, the developer
+passwords="{\"$user\": \"$password\""
+for u in bob carol dave; do
+    pw=$(openssl rand -hex 12)
+    printf '%s:%s\n' "$u" "$(openssl passwd -apr1 "$pw")" >> "$tmp/conf/htpasswd"
+    passwords="$passwords, \"$u\": \"$pw\""
+done
+passwords="$passwords}"
 # workers run as nobody when we are root: let them reach the htpasswd
 chmod 755 "$tmp" "$tmp/conf" "$tmp/html"
 chmod 644 "$tmp/conf/htpasswd" "$tmp/html/signin.html"
@@ -178,7 +189,29 @@ http {
             auth_basic            "Imprest";
             auth_basic_user_file  htpasswd;
             imprest_user          \$remote_user;
+            imprest_consent_role  admin;
             imprest_authorize;
+        }
+
+        # issue 9: the developer portal, the scopes reference, connected
+        # apps (the same sign-in realm as the consent page)
+        location /developer/ {
+            auth_basic               "Imprest";
+            auth_basic_user_file     htpasswd;
+            imprest_user             \$remote_user;
+            client_body_buffer_size  128k;
+            imprest_portal;
+        }
+
+        location /developer/scopes {
+            imprest_scopes;
+        }
+
+        location /account/connections {
+            auth_basic            "Imprest";
+            auth_basic_user_file  htpasswd;
+            imprest_user          \$remote_user;
+            imprest_connections;
         }
 
         location = /oauth/token {
@@ -235,8 +268,13 @@ run_ctl() {
 run_ctl user add "$user" --name "Alice Example"
 run_ctl org add $org1 --name "Acme Ltd"
 run_ctl org add $org2 --name "Beta Books"
-run_ctl member add "$user" $org1
-run_ctl member add "$user" $org2
+# only admins connect apps here: alice administers both, carol Beta, bob
+# is a member of Acme
+run_ctl member add "$user" $org1 --role admin
+run_ctl member add "$user" $org2 --role admin
+for u in bob carol dave; do run_ctl user add $u --name "$u"; done
+run_ctl member add bob $org1
+run_ctl member add carol $org2 --role admin
 app=$("$ctl" --json app create --name "Browser Books" --redirect-uri "$redirect_uri" \
       --scope "money_in money_out") || seed_failed=1
 [ -z "$seed_failed" ] || exit 1
@@ -275,6 +313,25 @@ fi
 passed=$((passed + $1)) failed=$((failed + $2))
 [ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=$((failed + 1))
 
+# issue 9: the portal, roles on the consent page, connected apps
+export BROWSER_PASSWORDS=$passwords BROWSER_DRIVER_PORTS=$driver_ports
+export BROWSER_ORG2=$org2
+setsid timeout -k 5 "${BROWSER_TIMEOUT:-180}" \
+    "$py" "$repo/t/browser/portal.py" > "$tmp/portal.out" 2>&1 &
+driver_pid=$!
+wait "$driver_pid"
+rc=$?
+driver_pid=
+cat "$tmp/portal.out"
+set -- $(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' \
+         "$tmp/portal.out" | tail -n 1)
+if [ $# -ne 2 ]; then
+    echo "not ok - the portal driver ended without its summary line"
+    set -- 0 1
+fi
+passed=$((passed + $1)) failed=$((failed + $2))
+[ "$rc" -eq 0 ] || [ "$2" -gt 0 ] || failed=$((failed + 1))
+
 check() {   # check NAME COMMAND...: ok when COMMAND succeeds
     local name=$1
     shift
@@ -297,10 +354,18 @@ check "nginx logged no alert, crit, emerg, crash or sanitizer report" \
     "$tmp/logs/stderr.log"
 
 cp "$tmp/logs/error.log" "$tmp/logs/access.log" "$tmp/logs/stderr.log" \
-   "$tmp/driver.out" "$artifacts/"
-no_password() { ! grep -rqF -- "$password" "$artifacts"; }
+   "$tmp/driver.out" "$tmp/portal.out" "$artifacts/"
+no_password() {
+    local pw
+    for pw in $("$py" -c 'import json,sys; print(" ".join(json.loads(sys.argv[1]).values()))' "$passwords"); do
+        grep -rqF -- "$pw" "$artifacts" && return 1
+    done
+    return 0
+}
 check "the kept artifacts do not contain the user's password" no_password
-for f in approve-consent approve-landing deny-consent deny-landing; do
+for f in approve-consent approve-landing deny-consent deny-landing \
+         portal-created-secret portal-rotated consent-member-not-admin \
+         user-callback connections-after admin-after; do
     check "screenshot $f.png kept" test -s "$artifacts/$f.png"
 done
 
