@@ -22,6 +22,15 @@ static void ngx_http_imprest_ctl_usage(FILE *f);
 static char  ngx_http_imprest_ctl_errstr[512];
 
 
+/* ngx_http_imprest_ctl_initial.c */
+int ngx_http_imprest_ctl_initial_create(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+int ngx_http_imprest_ctl_initial_list(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv);
+int ngx_http_imprest_ctl_initial_revoke(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+
+
 static ngx_http_imprest_ctl_command_t  ngx_http_imprest_ctl_commands[] = {
     { "user", "add", ngx_http_imprest_ctl_user_add },
     { "user", "del", ngx_http_imprest_ctl_user_del },
@@ -37,6 +46,9 @@ static ngx_http_imprest_ctl_command_t  ngx_http_imprest_ctl_commands[] = {
     { "app", "show", ngx_http_imprest_ctl_app_show },
     { "app", "delete", ngx_http_imprest_ctl_app_delete },
     { "app", "secret", ngx_http_imprest_ctl_app_secret },
+    { "initial-token", "create", ngx_http_imprest_ctl_initial_create },
+    { "initial-token", "list", ngx_http_imprest_ctl_initial_list },
+    { "initial-token", "revoke", ngx_http_imprest_ctl_initial_revoke },
     { NULL, NULL, NULL }
 };
 
@@ -245,6 +257,14 @@ NGX_HTTP_IMPREST_CTL_DEFAULT_PREFIX "\")\n"
 "                                working at once\n"
 "  app secret CLIENT_ID          new client secret, printed once; the old\n"
 "                                one stops working at once\n"
+"  initial-token create [--ttl SECONDS] [--note TEXT]\n"
+"                                RFC 7591 initial access token for\n"
+"                                imprest_register, printed once (Redis\n"
+"                                keeps its SHA-256); lives --ttl seconds\n"
+"                                (default 86400)\n"
+"  initial-token list            digest prefix, note, created, expires_at\n"
+"  initial-token revoke DIGEST_PREFIX|TOKEN\n"
+"                                (TOKEN \"-\": stdin); stops it at once\n"
 "\n"
 "Redirect URIs are matched exactly: https://HOST[:PORT][/PATH][?QUERY],\n"
 "http://127.0.0.1[:PORT]... or http://[::1][:PORT]... (loopback only), or\n"
