@@ -1357,8 +1357,13 @@ ngx_http_imprest_register_send(ngx_http_request_t *r, ngx_uint_t status,
     err |= json_object_set_new(j, "registration_access_token",
                json_stringn((char *) reg->rat, NGX_HTTP_IMPREST_TOKEN_LEN));
 
-    /* RFC 7592 3: the issuer's origin, the location, the client id */
-    len = as->imcf->issuer_origin.len + as->ilcf->base.len + 1
+    /*
+     * RFC 7592 3: under the registration endpoint of the metadata (the
+     * first imprest_register location), also for an app registered at
+     * another one: that may sit behind auth_basic, which would take the
+     * Authorization header the registration access token needs.
+     */
+    len = as->imcf->issuer_origin.len + as->imcf->register_uri.len + 1
           + app->cid.len;
 
     p = ngx_pnalloc(r->pool, len);
@@ -1367,8 +1372,8 @@ ngx_http_imprest_register_send(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_sprintf(p, "%V%V/%V", &as->imcf->issuer_origin, &as->ilcf->base,
-                &app->cid);
+    ngx_sprintf(p, "%V%V/%V", &as->imcf->issuer_origin,
+                &as->imcf->register_uri, &app->cid);
 
     err |= json_object_set_new(j, "registration_client_uri",
                                json_stringn((char *) p, len));

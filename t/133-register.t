@@ -813,3 +813,39 @@ $::UNAVAILABLE
 --- no_error_log
 registered client
 [alert]
+
+
+
+=== TEST 23: two imprest_register locations: the client URI is under the first (the metadata's), whichever registered it
+--- config eval
+$Imprest::Test::AS_CONFIG . <<'_EOC_';
+    location /oauth/register {
+        imprest_register;
+    }
+    location /developer/register/ {
+        imprest_user $http_x_test_user;
+        imprest_register;
+    }
+_EOC_
+--- init
+seed_as();
+after_response(0, sub {
+    my $j = body_of($_[1]);
+    is($j->{registration_client_uri}, "$ISS/oauth/register/$j->{client_id}",
+       'registration_client_uri: under /oauth/register');
+    my $r = manage('GET', $j->{client_id}, $j->{registration_access_token});
+    is($r->{status}, 200, 'GET there with the registration access token');
+    $r = reg(path => '/oauth/register', body => $MIN,
+             headers => ['X-Test-User: alice']);
+    is($r->{status}, 401, 'the first location has no imprest_user: 401');
+    $r = http_get('/.well-known/oauth-authorization-server');
+    like($r->{body}, qr/"registration_endpoint": "\Q$ISS\E\/oauth\/register"/,
+         'the metadata names the first');
+});
+--- request eval
+"POST /developer/register/\n$::MIN"
+--- more_headers eval
+$::ALICE
+--- error_code: 201
+--- no_error_log
+[error]
