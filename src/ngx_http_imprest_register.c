@@ -202,10 +202,12 @@ ngx_http_imprest_register_post(ngx_http_request_t *r)
 
     as = ngx_http_imprest_as_get(r);
 
+    /* "" rather than NULL: the owner is logged and passed to Redis */
+
     if (as->ilcf->user == NULL
         || ngx_http_complex_value(r, as->ilcf->user, &reg->uid) != NGX_OK)
     {
-        ngx_str_null(&reg->uid);
+        ngx_str_set(&reg->uid, "");
     }
 
     if (reg->uid.len
@@ -213,7 +215,7 @@ ngx_http_imprest_register_post(ngx_http_request_t *r)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "imprest: imprest_user gave an invalid user id");
-        ngx_str_null(&reg->uid);
+        ngx_str_set(&reg->uid, "");
     }
 
     rc = ngx_http_imprest_register_bearer(r, NGX_HTTP_IMPREST_TOKEN_IA,
@@ -350,7 +352,7 @@ ngx_http_imprest_register_create(ngx_http_request_t *r,
     p = ngx_hex_dump(p, raw, sizeof(raw));
     reg->cid.len = p - reg->cid.data;
 
-    ngx_str_null(&digest);
+    ngx_str_set(&digest, "");
 
     if (!reg->public) {
         digest.data = p;

@@ -838,6 +838,9 @@ after_response(0, sub {
     $r = reg(path => '/oauth/register', body => $MIN,
              headers => ['X-Test-User: alice']);
     is($r->{status}, 401, 'the first location has no imprest_user: 401');
+    $r = reg(path => '/oauth/register', body => $MIN,
+             headers => ['Authorization: Bearer ' . initial_token()]);
+    is($r->{status}, 201, 'an initial access token registers there');
     $r = http_get('/.well-known/oauth-authorization-server');
     like($r->{body}, qr/"registration_endpoint": "\Q$ISS\E\/oauth\/register"/,
          'the metadata names the first');
