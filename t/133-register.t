@@ -852,3 +852,62 @@ $::ALICE
 --- error_code: 201
 --- no_error_log
 [error]
+
+
+
+=== TEST 24: imprestctl initial-token: hashed at rest with exp/created/note and the key's TTL; list; revoke by token or prefix; usage errors
+--- init
+seed_as();
+sub ctl_rc {
+    my ($stdin, @args) = @_;
+    my $bin = $ENV{IMPREST_CTL} // 'build/imprestctl';
+    my $port = Imprest::Test::redis_port();
+    # its messages are not wanted here, only its exit status
+    open(my $fh, '|-', 'sh', '-c', '"$@" >/dev/null 2>&1', 'sh', $bin,
+         '--redis', "127.0.0.1:$port", @args) or die "imprestctl: $!";
+    print $fh $stdin if defined $stdin;
+    close $fh;
+    return $? >> 8;
+}
+after_response(0, sub {
+    my $t = ctl('initial-token', 'create', '--ttl', '120', '--note',
+                'nightly "bot"');
+    like($t->{initial_access_token}, qr/\Aimp_ia_[A-Za-z0-9_-]{49}\z/,
+         'create prints the token');
+    my $d = sha256_hex($t->{initial_access_token});
+    my $key = "imprest:initial:$d";
+    my %rec = split /\n/, redis('HGETALL', $key) . "\n";
+    is($rec{note}, 'nightly "bot"', 'the record keeps the note');
+    is($rec{exp}, $t->{expires_at}, '... exp');
+    ok(abs($rec{created} - time()) < 30, '... created');
+    my $ttl = r1('TTL', $key);
+    ok($ttl > 100 && $ttl <= 120, "the key expires with the token ($ttl s)");
+    unlike(redis('--scan'), qr/imp_ia_/, 'the token itself is nowhere');
+    ok(r1('TTL', 'imprest:initials') >= 100, 'the index expires too');
+    my $t2 = ctl('initial-token', 'create');
+    is($t2->{expires_in}, 86400, 'default lifetime: one day');
+    my @l = @{ ctl('initial-token', 'list')->{initial_tokens} };
+    is_deeply([sort map { $_->{digest} } @l],
+              [sort map { substr($_, 0, 12) } $d,
+                    sha256_hex($t2->{initial_access_token})],
+              'list: both, by digest prefix');
+    is(ctl_rc(undef, 'initial-token', 'revoke', 'ffffffffffff'), 1,
+       'revoke of an unknown prefix: exit 1');
+    is(ctl_rc(undef, 'initial-token', 'revoke', 'abc'), 2,
+       'a prefix under 8 digits: usage error');
+    is(ctl_rc("$t->{initial_access_token}\n", 'initial-token', 'revoke', '-'),
+       0, 'revoke of the token read from stdin');
+    is(r1('EXISTS', $key), 0, '... its record is gone');
+    @l = @{ ctl('initial-token', 'list')->{initial_tokens} };
+    is(scalar @l, 1, 'list: one left');
+    is(ctl_rc(undef, qw(initial-token create --ttl 0)), 2, '--ttl 0: usage');
+    is(ctl_rc(undef, 'initial-token', 'create', '--note', "a\tb"), 2,
+       'a note with a control character: usage');
+    is(ctl_rc(undef, qw(initial-token create --note), 'x' x 257), 2,
+       'a note over 256 bytes: usage');
+});
+--- request
+GET /.well-known/oauth-authorization-server
+--- error_code: 200
+--- no_error_log
+[error]
