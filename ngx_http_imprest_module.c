@@ -523,6 +523,7 @@ ngx_http_imprest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_imprest_loc_conf_t *prev = parent;
     ngx_http_imprest_loc_conf_t *conf = child;
 
+    ngx_http_core_loc_conf_t      *clcf;
     ngx_http_imprest_main_conf_t  *imcf;
 
     ngx_conf_merge_value(conf->gate, prev->gate, 0);
@@ -569,6 +570,15 @@ ngx_http_imprest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->endpoint > NGX_HTTP_IMPREST_EP_ORGS) {
         imcf->used = 1;
         imcf->as_used = 1;
+    }
+
+    /* RFC 7591 bodies are parsed in memory: one that spilled would be 413 */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (conf->endpoint == NGX_HTTP_IMPREST_EP_REGISTER
+        && clcf->client_body_buffer_size < NGX_HTTP_IMPREST_REGISTER_MAX_BODY)
+    {
+        clcf->client_body_buffer_size = NGX_HTTP_IMPREST_REGISTER_MAX_BODY;
     }
 
     return NGX_CONF_OK;

@@ -16,7 +16,9 @@
 /*
  * Token layout: "imp_" TYPE "_" BODY CHECK
  *   TYPE  two letters: "at" access token, "rt" refresh token,
- *         "ac" authorization code, "cs" client secret
+ *         "ac" authorization code, "cs" client secret,
+ *         "ra" RFC 7592 registration access token,
+ *         "ia" RFC 7591 initial access token
  *   BODY  43 base64url chars = 32 bytes (256 bits) from RAND_bytes
  *   CHECK 6 base64url chars = first 4 bytes of SHA-256("imp_" TYPE "_" BODY)
  * Total length 7 + 43 + 6 = 56.  Every character is in RFC 6750's b64token
@@ -31,6 +33,8 @@
 #define NGX_HTTP_IMPREST_TOKEN_RT  "rt"
 #define NGX_HTTP_IMPREST_TOKEN_AC  "ac"
 #define NGX_HTTP_IMPREST_TOKEN_CS  "cs"
+#define NGX_HTTP_IMPREST_TOKEN_RA  "ra"
+#define NGX_HTTP_IMPREST_TOKEN_IA  "ia"
 
 /* raw SHA-256: 32 bytes */
 #define NGX_HTTP_IMPREST_DIGEST_LEN         32

@@ -29,6 +29,9 @@ ngx_int_t ngx_http_imprest_connections_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_imprest_scopes_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_imprest_register_handler(ngx_http_request_t *r);
 
+/* RFC 7591/7592 bodies: read in memory, so the location buffers this much */
+#define NGX_HTTP_IMPREST_REGISTER_MAX_BODY  65536
+
 /* RFC 8414: the document, built once at configuration time */
 ngx_int_t ngx_http_imprest_metadata_build(ngx_conf_t *cf,
     ngx_http_imprest_main_conf_t *imcf);

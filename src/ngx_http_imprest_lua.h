@@ -43,6 +43,7 @@
 "  grants_suffix = ':grants',\n"                                              \
 "  info_suffix = ':info',\n"                                                  \
 "  initial = 'initial:',\n"                                                   \
+"  initials = 'initials',\n"                                                  \
 "}\n"                                                                         \
 ""
 

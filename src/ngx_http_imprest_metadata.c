@@ -73,6 +73,13 @@ ngx_http_imprest_metadata_build(ngx_conf_t *cf,
         ngx_http_imprest_metadata_url(&imcf->issuer, "/oauth/revoke"));
     json_object_set_new(j, "introspection_endpoint",
         ngx_http_imprest_metadata_url(&imcf->issuer, "/oauth/introspect"));
+    if (imcf->register_uri.data) {  /* the first imprest_register */
+        json_object_set_new(j, "registration_endpoint",
+            json_sprintf("%.*s%.*s", (int) imcf->issuer_origin.len,
+                         imcf->issuer_origin.data,
+                         (int) imcf->register_uri.len,
+                         imcf->register_uri.data));
+    }
     json_object_set_new(j, "scopes_supported", scopes);
     json_object_set_new(j, "response_types_supported",
         ngx_http_imprest_metadata_list(ngx_http_imprest_md_response_types));

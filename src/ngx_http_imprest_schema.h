@@ -24,6 +24,8 @@
  *   client:<client_id>:grants  set    gids of the app's grants      > index
  *   org:<uuid>:grants          set    gids granting the org        /
  *   initial:<sha256hex(tok)>   hash   an RFC 7591 initial access token
+ *   initials                   zset   their digests by exp (imprestctl's
+ *                                     index for "initial-token list")
  *   org:<uuid>                 hash   an organization ("name")
  *   org:<uuid>:members         set    its members' uids (imprestctl's
  *                                     index for deleting an organization)
@@ -64,6 +66,7 @@
 #define NGX_HTTP_IMPREST_KEY_GRANTS_SUFFIX ":grants"
 #define NGX_HTTP_IMPREST_KEY_INFO_SUFFIX   ":info"
 #define NGX_HTTP_IMPREST_KEY_INITIAL       "initial:"
+#define NGX_HTTP_IMPREST_KEY_INITIALS      "initials"
 
 /* membership roles (user:<uid>:roles values) */
 #define NGX_HTTP_IMPREST_ROLE_ADMIN        "admin"

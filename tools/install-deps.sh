@@ -6,7 +6,7 @@ set -e
 pkgs="nginx nginx-dev libhiredis-dev libjansson-dev libssl-dev redis-server
 gcc make perl libtest-base-perl libipc-run-perl libtext-diff-perl
 libwww-perl liblist-moreutils-perl libtest-longstring-perl curl wrk
-python3 python3-requests-oauthlib openssl chromium chromium-driver
+python3 python3-requests-oauthlib python3-authlib openssl chromium chromium-driver
 python3-selenium clang prometheus python3-h2"
 [ -n "$IMPREST_EXTRA_PKGS" ] && pkgs="$pkgs $IMPREST_EXTRA_PKGS"
 

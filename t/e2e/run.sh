@@ -3,7 +3,9 @@
 # python3-requests-oauthlib drives the module's authorization server the
 # way a third-party app following the developer guide would
 # (t/e2e/oauth_client.py), then t/e2e/races.py fires concurrent code
-# redemptions, refreshes and consent submissions at it.
+# redemptions, refreshes and consent submissions at it, and
+# t/e2e/register.py registers apps over RFC 7591 and drives them with
+# authlib (python3-authlib).
 #
 # Starts its own redis-server and nginx (nginx as our child, daemon off)
 # on free ports in 29950-29959, with a prefix in a mktemp directory,
@@ -34,9 +36,9 @@ for f in "$ctl" "$module" "$nginx"; do
     [ -e "$f" ] || { echo "e2e: $f is missing (make module imprestctl)" >&2; exit 1; }
 done
 
-if ! "$py" -c 'import requests_oauthlib, oauthlib' 2>/dev/null; then
-    echo "e2e: $py cannot import requests_oauthlib;" \
-         "apt-get install -y python3-requests-oauthlib" >&2
+if ! "$py" -c 'import requests_oauthlib, oauthlib, authlib' 2>/dev/null; then
+    echo "e2e: $py cannot import requests_oauthlib or authlib;" \
+         "apt-get install -y python3-requests-oauthlib python3-authlib" >&2
     exit 1
 fi
 
@@ -140,6 +142,19 @@ http {
             imprest_organizations;
         }
 
+        # RFC 7591/7592 (register.py): initial access tokens here, the
+        # metadata's registration_endpoint; the signed-in developer below
+        location /oauth/register {
+            imprest_register;
+        }
+
+        location /developer/register {
+            auth_basic            "Imprest";
+            auth_basic_user_file  htpasswd;
+            imprest_user          \$remote_user;
+            imprest_register;
+        }
+
         location /api/v1/invoices {
             imprest_gate           on;
             imprest_require_scope  money_in;
@@ -183,6 +198,7 @@ app=$("$ctl" --json app create --name "E2E Books" --redirect-uri https://app.exa
 pub=$("$ctl" --json app create --name "E2E Pocket" \
       --redirect-uri https://public.example/cb --scope "money_in" --public) \
       || seed_failed=1
+initial=$("$ctl" initial-token create --ttl 600 --note e2e) || seed_failed=1
 [ -z "$seed_failed" ] || exit 1
 
 export E2E_BASE=$base
@@ -193,6 +209,7 @@ export E2E_CLIENT_SECRET=$(json_field client_secret <<<"$app")
 export E2E_REDIRECT_URI=https://app.example/cb
 export E2E_PUBLIC_CLIENT_ID=$(json_field client_id <<<"$pub")
 export E2E_PUBLIC_REDIRECT_URI=https://public.example/cb
+export E2E_INITIAL_TOKEN=$(json_field initial_access_token <<<"$initial")
 # oauthlib refuses http:// endpoints (InsecureTransportError); this test
 # server is on loopback only, where plain HTTP is what there is
 export OAUTHLIB_INSECURE_TRANSPORT=1
@@ -220,6 +237,7 @@ if [ $# -gt 0 ]; then
 else
     run_py oauth_client.py
     run_py races.py
+    run_py register.py
 fi
 
 # the races went through more than one worker

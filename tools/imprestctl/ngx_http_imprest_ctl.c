@@ -34,6 +34,15 @@ static char  ngx_http_imprest_ctl_errstr[512];
 static int   ngx_http_imprest_ctl_status;
 
 
+/* ngx_http_imprest_ctl_initial.c */
+int ngx_http_imprest_ctl_initial_create(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+int ngx_http_imprest_ctl_initial_list(ngx_http_imprest_ctl_t *ctl, int argc,
+    char **argv);
+int ngx_http_imprest_ctl_initial_revoke(ngx_http_imprest_ctl_t *ctl,
+    int argc, char **argv);
+
+
 static ngx_http_imprest_ctl_command_t  ngx_http_imprest_ctl_commands[] = {
     { "user", "add", ngx_http_imprest_ctl_user_add },
     { "user", "del", ngx_http_imprest_ctl_user_del },
@@ -59,6 +68,9 @@ static ngx_http_imprest_ctl_command_t  ngx_http_imprest_ctl_commands[] = {
     { "token", "mint", ngx_http_imprest_ctl_token_mint },
     { "token", "revoke", ngx_http_imprest_ctl_token_revoke },
     { "token", "show", ngx_http_imprest_ctl_token_show },
+    { "initial-token", "create", ngx_http_imprest_ctl_initial_create },
+    { "initial-token", "list", ngx_http_imprest_ctl_initial_list },
+    { "initial-token", "revoke", ngx_http_imprest_ctl_initial_revoke },
     { NULL, NULL, NULL }
 };
 
@@ -152,6 +164,16 @@ static ngx_http_imprest_ctl_help_t  ngx_http_imprest_ctl_help[] = {
 "    Deletes the token's record (TOKEN \"-\": stdin).\n" },
     { "token", "show", "TOKEN",
 "    The token's record (TOKEN \"-\": stdin).\n" },
+
+    { "initial-token", "create", "[--ttl SECONDS] [--note TEXT]",
+"    An RFC 7591 initial access token for imprest_register, printed once\n"
+"    (Redis keeps its SHA-256); it lives --ttl seconds (default 86400) and\n"
+"    may register apps until then.\n" },
+    { "initial-token", "list", "",
+"    Digest prefix, note, created, expires_at: never the token.\n" },
+    { "initial-token", "revoke", "DIGEST_PREFIX|TOKEN",
+"    Stops it at once (TOKEN \"-\": stdin; a prefix of 8 or more hex\n"
+"    digits that matches exactly one token).\n" },
 
     { NULL, NULL, NULL, NULL }
 };
