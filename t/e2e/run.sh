@@ -198,7 +198,7 @@ app=$("$ctl" --json app create --name "E2E Books" --redirect-uri https://app.exa
 pub=$("$ctl" --json app create --name "E2E Pocket" \
       --redirect-uri https://public.example/cb --scope "money_in" --public) \
       || seed_failed=1
-initial=$("$ctl" initial-token create --ttl 600 --note e2e) || seed_failed=1
+initial=$("$ctl" --json initial-token create --ttl 600 --note e2e) || seed_failed=1
 [ -z "$seed_failed" ] || exit 1
 
 export E2E_BASE=$base
