@@ -119,6 +119,13 @@ cat <<EOF
                               the consent page (alice / alice)
 EOF
 
+say "My Apps, as dave sees it in the portal"
+curl -s -u dave:dave "$gw/developer/" \
+    | sed -e 's/<[^>]*>/ /g' -e 's/  */ /g' | fold -s -w 78
+
+say "The scopes reference, as JSON"
+show curl "$gw/developer/scopes.json"
+
 say "Guide, step 2: send the user to /oauth/authorize (alice signs in)"
 state=$(openssl rand -hex 8)
 authz="$gw/oauth/authorize?client_id=$client_id&response_type=code"
