@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_imprest_redis.h"
+#include "ngx_http_imprest_cache.h"
 
 
 /* the outcome of a check, also $imprest_status */
@@ -61,6 +62,7 @@ typedef struct {
     ngx_flag_t                      pkce_required;
     ngx_str_t                       token_audience;
     ngx_str_t                       metadata;    /* RFC 8414 JSON */
+    ngx_http_imprest_cache_conf_t  *cache;       /* imprest_cache_zone */
 
     unsigned                        redis_set:1;
     unsigned                        used:1;
@@ -81,6 +83,7 @@ typedef struct {
     ngx_uint_t                      endpoint;
     ngx_http_complex_value_t       *user;
     ngx_str_t                       login_url;
+    ngx_flag_t                      cache;
 } ngx_http_imprest_loc_conf_t;
 
 
@@ -109,6 +112,7 @@ typedef struct {
     unsigned                        member:1;
     unsigned                        unavailable:1;
     unsigned                        org_scanned:1;
+    unsigned                        cache:2;      /* $imprest_cache */
 } ngx_http_imprest_ctx_t;
 
 
