@@ -228,6 +228,8 @@ static void ngx_http_imprest_cache_invalidate(u_char *key, size_t len);
 static void ngx_http_imprest_cache_track(void);
 static void ngx_http_imprest_cache_track_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
+static void ngx_http_imprest_cache_off_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
 
 
 static ngx_http_imprest_cache_worker_t  *ngx_http_imprest_cache_w;
@@ -1223,15 +1225,18 @@ ngx_http_imprest_cache_insert(ngx_http_imprest_cache_lookup_t *lk,
         ttl = w->conf->negative;
 
     } else {
-        /* never past the record's own exp (also checked on every hit) */
         if (exp <= ngx_time()) {
             return;
         }
 
+        /*
+         * A second past exp, so that at exp it is the gate's check of
+         * every hit that refuses the token, not only this expiry.
+         */
         ttl = w->conf->max_age;
 
-        if ((ngx_msec_t) (exp - ngx_time()) < ttl / 1000) {
-            ttl = (ngx_msec_t) (exp - ngx_time()) * 1000;
+        if ((ngx_msec_t) (exp - ngx_time() + 1) < ttl / 1000) {
+            ttl = (ngx_msec_t) (exp - ngx_time() + 1) * 1000;
         }
     }
 
@@ -2105,8 +2110,8 @@ ngx_http_imprest_cache_track(void)
     len[0] = 6;
     argv[1] = "TRACKING";
     len[1] = 8;
-    argv[2] = "on";
-    len[2] = 2;
+    argv[2] = "off";
+    len[2] = 3;
     argv[3] = "REDIRECT";
     len[3] = 8;
     argv[4] = (char *) id;
@@ -2122,6 +2127,20 @@ ngx_http_imprest_cache_track(void)
         argv[7 + 2 * i] = (char *) prefixes[i];
         len[7 + 2 * i] = p - prefixes[i];
     }
+
+    /*
+     * Off first: a link that had tracking on (towards a subscription now
+     * gone) would refuse the same prefixes again as "overlapping".
+     */
+    if (ngx_http_imprest_redis_send(3, argv, len,
+                                    ngx_http_imprest_cache_off_reply, NULL)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    argv[2] = "on";
+    len[2] = 2;
 
     if (ngx_http_imprest_redis_send(12, argv, len,
                                     ngx_http_imprest_cache_track_reply, NULL)
@@ -2175,4 +2194,12 @@ ngx_http_imprest_cache_track_reply(redisAsyncContext *ac, void *reply,
                       "imprest: cache: redis %V: tracking on",
                       &w->rcf->addr);
     }
+}
+
+
+static void
+ngx_http_imprest_cache_off_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    /* what matters is the reply to "on", which comes next */
 }
