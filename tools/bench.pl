@@ -30,6 +30,8 @@
 #   BENCH_SKIP (any of throughput,revocation,scale)
 #   BENCH_TOKEN_ROUNDS (0) BENCH_TOKEN_CONNECTIONS (8)
 #   BENCH_REDIS=tcp|unix (tcp)  BENCH_PORTS (8090-8094)
+#   BENCH_PROFILE=1: perf record (cpu-clock, call graphs) of the gateway's
+#     workers in the first round of each mode: build/bench/perf-MODE-N.data
 # The default run takes about five minutes on a 2-core machine; longer
 # runs: BENCH_ROUNDS=5 BENCH_SECONDS=10 (the independent benchmark's).
 
@@ -403,8 +405,24 @@ unless ($skip{throughput}) {
             . "at random\n", $nw, $rounds, $secs, $ntokens);
         for my $round (1 .. $rounds) {
             for my $m ($round % 2 ? @modes : reverse @modes) {
+                my $perf;
+                if ($ENV{BENCH_PROFILE} && $round == 1) {
+                    # cpu-clock samples of the gateway's workers (perf's
+                    # software clock: no hardware counters needed)
+                    $perf = fork // die;
+                    if (!$perf) {
+                        open STDOUT, '>', "$dir/logs/perf-$m-$nw.log";
+                        open STDERR, '>&', \*STDOUT;
+                        { exec 'perf', 'record', '-e', 'cpu-clock', '-g',
+                               '-o', "$dir/perf-$m-$nw.data", '-p',
+                               join(',', worker_pids('a')), '--', 'sleep',
+                               $secs - 1 }
+                        POSIX::_exit(127);
+                    }
+                }
                 my $r = measure(path => $path{$m},
                                 script => "$dir/tokens.lua");
+                waitpid $perf, 0 if $perf;
                 push @{ $res{$m} }, $r;
                 printf "  round %d %-8s %9.0f req/s  p50 %6.2f ms  "
                      . "p99 %6.2f ms  non-2xx %d  cmds/req %.3f\n",
