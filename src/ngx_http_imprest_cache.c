@@ -590,6 +590,9 @@ ngx_http_imprest_cache_init_worker(ngx_cycle_t *cycle,
     ngx_http_imprest_cache_w = w;
     ngx_http_imprest_redis_lost_handler = ngx_http_imprest_cache_link_lost;
 
+    /* the clock is the master's from before the fork: timeouts need now */
+    ngx_time_update();
+
     ngx_http_imprest_cache_connect();
     ngx_add_timer(&w->tick, ngx_max(w->conf->confirm / 5, 1));
 
