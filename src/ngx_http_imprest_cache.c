@@ -524,6 +524,13 @@ ngx_http_imprest_cache_init_worker(ngx_cycle_t *cycle,
     ngx_uint_t                        i;
     ngx_http_imprest_cache_worker_t  *w;
 
+    /* the cache manager and loader run init_process too: not theirs */
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
     w = ngx_pcalloc(cycle->pool, sizeof(ngx_http_imprest_cache_worker_t));
     if (w == NULL) {
         return NGX_ERROR;
