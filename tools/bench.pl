@@ -362,13 +362,37 @@ my %path = (plain => '/plain/v1/invoices', uncached => '/api/v1/invoices',
             cached => '/cached/v1/invoices');
 my @modes = qw(plain uncached cached);
 
+# CPU seconds used so far by the gateway's workers, and by Redis: a
+# figure the neighbours' load on a shared machine disturbs much less
+# than req/s
+my $hz = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
+sub gw_cpu {
+    my $t = 0;
+    for my $p (exists $pids{a} ? worker_pids('a') : ()) {
+        open my $s, '<', "/proc/$p/stat" or next;
+        my @f = split ' ', (<$s> =~ /\)\s+(.*)/)[0];
+        $t += ($f[11] + $f[12]) / $hz;
+    }
+    return $t;
+}
+sub redis_cpu {
+    my $i = redis('INFO', 'cpu');
+    my ($s) = $i =~ /used_cpu_sys:([\d.]+)/;
+    my ($u) = $i =~ /used_cpu_user:([\d.]+)/;
+    return ($s // 0) + ($u // 0);
+}
+
 sub measure {
     my (%o) = @_;
     my $before = redis_stats();
+    my ($g0, $r0) = (gw_cpu(), redis_cpu());
     my $r = wrk_run(%o);
+    my ($g1, $r1) = (gw_cpu(), redis_cpu());
     my $after = redis_stats();
     $r->{cmds} = $after->{total} - $before->{total};
     $r->{fcalls} = $after->{fcall} - $before->{fcall};
+    $r->{gwcpu} = $g1 - $g0;
+    $r->{rcpu} = $r1 - $r0;
     return $r;
 }
 
@@ -425,14 +449,17 @@ unless ($skip{throughput}) {
                 waitpid $perf, 0 if $perf;
                 push @{ $res{$m} }, $r;
                 printf "  round %d %-8s %9.0f req/s  p50 %6.2f ms  "
-                     . "p99 %6.2f ms  non-2xx %d  cmds/req %.3f\n",
+                     . "p99 %6.2f ms  non-2xx %d  cmds/req %.3f  "
+                     . "CPU us/req gateway %.1f redis %.1f\n",
                      $round, $m, $r->{rps}, $r->{p50}, $r->{p99},
-                     $r->{non2xx}, $r->{cmds} / ($r->{reqs} || 1);
+                     $r->{non2xx}, $r->{cmds} / ($r->{reqs} || 1),
+                     1e6 * $r->{gwcpu} / ($r->{reqs} || 1),
+                     1e6 * $r->{rcpu} / ($r->{reqs} || 1);
             }
         }
-        out(sprintf "  %-9s %10s %8s %8s %8s %9s %9s %8s %14s\n", 'mode',
-            'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'cmds/req', 'hit', 'ratio',
-            'rounds (req/s)');
+        out(sprintf "  %-9s %10s %8s %8s %8s %9s %7s %6s %6s %6s  %s\n",
+            'mode', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'cmds/req',
+            'hit', 'ratio', 'gw us', 'rd us', 'rounds (req/s)');
         my $plain = mean(map { $_->{rps} } @{ $res{plain} });
         for my $m (@modes) {
             my @r = @{ $res{$m} };
@@ -442,12 +469,17 @@ unless ($skip{throughput}) {
                 ? sprintf('%.4f', 1 - sum(map { $_->{fcalls} } @r) / $reqs)
                 : '-';
             $ratio{$nw}{$m} = $rps / $plain;
-            out(sprintf "  %-9s %10.0f %8.2f %8.2f %8d %9.3f %9s %8.2f %s\n",
+            out(sprintf "  %-9s %10.0f %8.2f %8.2f %8d %9.3f %7s %6.2f "
+                . "%6.1f %6.1f  %s\n",
                 $m, $rps, mean(map { $_->{p50} } @r),
                 mean(map { $_->{p99} } @r), sum(map { $_->{non2xx} } @r),
                 sum(map { $_->{cmds} } @r) / $reqs, $hit, $rps / $plain,
+                1e6 * sum(map { $_->{gwcpu} } @r) / $reqs,
+                1e6 * sum(map { $_->{rcpu} } @r) / $reqs,
                 join(' ', map { sprintf '%.0f', $_->{rps} } @r));
         }
+        out("  (gw us, rd us: CPU microseconds per request of the gateway's "
+            . "workers and of Redis)\n");
     }
 }
 
