@@ -16,6 +16,7 @@
 #include "ngx_http_imprest_conf_redis.h"
 #include "ngx_http_imprest_script.h"
 #include "ngx_http_imprest_gate.h"
+#include "ngx_http_imprest_cache.h"
 #include "ngx_http_imprest_orgs.h"
 #include "ngx_http_imprest_oauth.h"
 #include "ngx_http_imprest_endpoints.h"
@@ -67,6 +68,20 @@ static ngx_command_t  ngx_http_imprest_commands[] = {
       ngx_http_imprest_redis,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("imprest_cache_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_imprest_cache_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_imprest_main_conf_t, cache),
+      NULL },
+
+    { ngx_string("imprest_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_imprest_loc_conf_t, cache),
       NULL },
 
     { ngx_string("imprest_gate"),
@@ -324,6 +339,10 @@ ngx_module_t  ngx_http_imprest_module = {
 static ngx_int_t
 ngx_http_imprest_preconfiguration(ngx_conf_t *cf)
 {
+    if (ngx_http_imprest_cache_add_variables(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_imprest_gate_add_variables(cf);
 }
 
@@ -497,6 +516,7 @@ ngx_http_imprest_create_loc_conf(ngx_conf_t *cf)
     ilcf->strip_headers = NGX_CONF_UNSET_PTR;
     ilcf->retry_after = NGX_CONF_UNSET;
     ilcf->consent_admins = NGX_CONF_UNSET_UINT;
+    ilcf->cache = NGX_CONF_UNSET;
 
     return ilcf;
 }
@@ -541,8 +561,16 @@ ngx_http_imprest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_str_value(conf->login_url, prev->login_url, "");
     ngx_conf_merge_uint_value(conf->consent_admins, prev->consent_admins, 0);
+    ngx_conf_merge_value(conf->cache, prev->cache, 0);
 
     imcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_imprest_module);
+
+    if (conf->cache && imcf->cache == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"imprest_cache on\" needs "
+                           "\"imprest_cache_zone\" in the http block");
+        return NGX_CONF_ERROR;
+    }
 
     /*
      * The authorization server's endpoints authenticate clients their own
@@ -1070,12 +1098,22 @@ ngx_http_imprest_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_imprest_redis_init_worker(cycle, &imcf->redis);
+    if (ngx_http_imprest_redis_init_worker(cycle, &imcf->redis) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (imcf->cache && imcf->gate_used) {
+        return ngx_http_imprest_cache_init_worker(cycle, imcf->cache,
+                                                  &imcf->redis);
+    }
+
+    return NGX_OK;
 }
 
 
 static void
 ngx_http_imprest_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_imprest_cache_exit_worker();
     ngx_http_imprest_redis_exit_worker();
 }

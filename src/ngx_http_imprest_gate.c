@@ -11,6 +11,7 @@
 #include "ngx_http_imprest_core.h"
 #include "ngx_http_imprest_gate.h"
 #include "ngx_http_imprest_metrics.h"
+#include "ngx_http_imprest_cache.h"
 #include "ngx_http_imprest_request.h"
 #include "ngx_http_imprest_response.h"
 #include "ngx_http_imprest_schema.h"
@@ -21,6 +22,8 @@ typedef struct {
     ngx_http_imprest_ctx_t     *ctx;
     ngx_http_event_handler_pt   done;
     u_char                      mode;
+    ngx_uint_t                  cached;   /* the cache is asked first */
+    ngx_http_imprest_cache_lookup_t  cache;
 } ngx_http_imprest_lookup_t;
 
 
@@ -352,11 +355,15 @@ ngx_http_imprest_gate_lookup(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
     ngx_http_imprest_main_conf_t *imcf, u_char mode,
     ngx_http_event_handler_pt done)
 {
+    ngx_int_t                        rc;
+    ngx_uint_t                       state;
+    redisReply                      *rep;
     ngx_http_imprest_lookup_t       *lk;
+    ngx_http_imprest_loc_conf_t     *ilcf;
     ngx_http_imprest_token_args_t    a;
     ngx_http_imprest_script_call_t   call;
 
-    lk = ngx_palloc(r->pool, sizeof(ngx_http_imprest_lookup_t));
+    lk = ngx_pcalloc(r->pool, sizeof(ngx_http_imprest_lookup_t));
     if (lk == NULL) {
         ctx->unavailable = 1;
         ctx->looked_up = 1;
@@ -366,6 +373,37 @@ ngx_http_imprest_gate_lookup(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
     lk->ctx = ctx;
     lk->done = done;
     lk->mode = mode;
+
+    ilcf = ngx_http_get_module_loc_conf(r, ngx_http_imprest_module);
+
+    /* the validation cache: the same reply, from shared memory */
+    if (mode == 'g' && ilcf->cache && imcf->cache) {
+        lk->cached = 1;
+        lk->cache.handler = ngx_http_imprest_lookup_reply;
+        lk->cache.data = lk;
+
+        rc = ngx_http_imprest_cache_get(r, &lk->cache, &ctx->token_key,
+                                        &ctx->org_id, &rep, &state);
+        ctx->cache = state;
+
+        if (rc == NGX_OK) {
+            ctx->looked_up = 1;
+            ctx->found = 0;
+            ctx->unavailable = 0;
+
+            if (ngx_http_imprest_copy_reply(r, ctx, rep, mode) != NGX_OK) {
+                ctx->unavailable = 1;
+            }
+
+            return NGX_OK;
+        }
+
+        if (rc == NGX_AGAIN) {
+            ctx->waiting = 1;
+            r->read_event_handler = ngx_http_test_reading;
+            return NGX_AGAIN;
+        }
+    }
 
     a.key = ctx->token_key;
     a.prefix = imcf->redis.prefix;
@@ -379,6 +417,10 @@ ngx_http_imprest_gate_lookup(ngx_http_request_t *r, ngx_http_imprest_ctx_t *ctx,
                                     lk)
         != NGX_OK)
     {
+        if (lk->cached) {
+            ngx_http_imprest_cache_abandon(&lk->cache);
+        }
+
         /* fail closed, at once */
         ctx->unavailable = 1;
         ctx->looked_up = 1;
@@ -405,6 +447,7 @@ static void
 ngx_http_imprest_lookup_reply(ngx_http_request_t *r, void *data,
     redisReply *reply)
 {
+    ngx_int_t                   found;
     ngx_connection_t           *c;
     ngx_http_imprest_ctx_t     *ctx;
     ngx_http_imprest_lookup_t  *lk = data;
@@ -413,9 +456,19 @@ ngx_http_imprest_lookup_reply(ngx_http_request_t *r, void *data,
     c = r->connection;
 
     ctx->waiting = 0;
+
+    if (lk->cached && lk->cache.retry) {
+        /* the miss this request waited on was abandoned: ask again */
+        r->read_event_handler = ngx_http_block_reading;
+        lk->done(r);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
     ctx->looked_up = 1;
     ctx->found = 0;
     ctx->unavailable = 0;
+    found = NGX_ERROR;
 
     if (reply == NULL) {
         ctx->unavailable = 1;
@@ -424,6 +477,14 @@ ngx_http_imprest_lookup_reply(ngx_http_request_t *r, void *data,
                != NGX_OK)
     {
         ctx->unavailable = 1;
+
+    } else {
+        found = ctx->found ? NGX_OK : NGX_DECLINED;
+    }
+
+    if (lk->cached) {
+        ngx_http_imprest_cache_store(&lk->cache, reply, found,
+                                     &ctx->user_id, &ctx->client_id);
     }
 
     r->read_event_handler = ngx_http_block_reading;

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_imprest_redis.h"
+#include "ngx_http_imprest_cache.h"
 
 
 /* the outcome of a check, also $imprest_status */
@@ -65,6 +66,7 @@ typedef struct {
     ngx_flag_t                      pkce_required;
     ngx_str_t                       token_audience;
     ngx_str_t                       metadata;    /* RFC 8414 JSON */
+    ngx_http_imprest_cache_conf_t  *cache;       /* imprest_cache_zone */
 
     /* where the pages and registration are served (location names) */
     ngx_str_t                       portal_uri;
@@ -94,6 +96,7 @@ typedef struct {
     ngx_uint_t                      consent_admins; /* imprest_consent_role */
     ngx_str_t                       base;   /* an endpoint's location name,
                                                without a trailing "/" */
+    ngx_flag_t                      cache;
 } ngx_http_imprest_loc_conf_t;
 
 
@@ -122,6 +125,7 @@ typedef struct {
     unsigned                        member:1;
     unsigned                        unavailable:1;
     unsigned                        org_scanned:1;
+    unsigned                        cache:2;      /* $imprest_cache */
 } ngx_http_imprest_ctx_t;
 
 

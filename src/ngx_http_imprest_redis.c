@@ -52,6 +52,8 @@ static void ngx_http_imprest_redis_cmd_detach(void *data);
 /* this worker's link; the reader hooks, which get no privdata, use it */
 ngx_http_imprest_redis_peer_t  *ngx_http_imprest_redis_peer;
 
+void  (*ngx_http_imprest_redis_lost_handler)(void);
+
 /* privdata of the FUNCTION LOAD handshake step */
 static u_char  ngx_http_imprest_redis_function_load;
 
@@ -199,6 +201,7 @@ ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
     ngx_http_imprest_redis_reader_hooks(ac);
     p->sent = 0;
     p->parsed = 0;
+    p->generation++;
 
     redisAsyncSetConnectCallback(ac, ngx_http_imprest_redis_on_connect);
     redisAsyncSetDisconnectCallback(ac, ngx_http_imprest_redis_on_disconnect);
@@ -648,6 +651,10 @@ ngx_http_imprest_redis_cleanup(void *privdata)
         c->fd = (ngx_socket_t) -1;
     }
 
+    if (ngx_http_imprest_redis_lost_handler) {
+        ngx_http_imprest_redis_lost_handler();
+    }
+
     ngx_http_imprest_redis_schedule(p);
 }
 
@@ -915,6 +922,37 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "imprest: redis command queued: %V, %ui pending",
                    &script->name, p->pending);
+
+    return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_imprest_redis_link(void)
+{
+    ngx_http_imprest_redis_peer_t  *p = ngx_http_imprest_redis_peer;
+
+    return (p && p->ac) ? p->generation : 0;
+}
+
+
+ngx_int_t
+ngx_http_imprest_redis_send(int argc, const char **argv,
+    const size_t *argvlen, redisCallbackFn *fn, void *privdata)
+{
+    ngx_http_imprest_redis_peer_t  *p = ngx_http_imprest_redis_peer;
+
+    if (p == NULL || p->ac == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (redisAsyncCommandArgv(p->ac, fn, privdata, argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p->sent++;
 
     return NGX_OK;
 }

@@ -74,6 +74,18 @@ ngx_int_t ngx_http_imprest_redis_eval(ngx_http_request_t *r,
     const size_t *argvlen, ngx_http_imprest_redis_handler_pt handler,
     void *data);
 
+/*
+ * The cache's hooks on the link (ngx_http_imprest_cache.c): the link's
+ * generation, a new one each connection (0 while there is none); a
+ * command of no request (CLIENT TRACKING), pipelined like the others,
+ * fn gets its reply or NULL; and the handler called whenever a
+ * connection closes.
+ */
+ngx_uint_t ngx_http_imprest_redis_link(void);
+ngx_int_t ngx_http_imprest_redis_send(int argc, const char **argv,
+    const size_t *argvlen, redisCallbackFn *fn, void *privdata);
+extern void (*ngx_http_imprest_redis_lost_handler)(void);
+
 /* copies a string element of a reply into r->pool ("" stays static) */
 ngx_int_t ngx_http_imprest_reply_str(ngx_http_request_t *r, redisReply *e,
     ngx_str_t *dst);

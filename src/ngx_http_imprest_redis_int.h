@@ -33,6 +33,7 @@ typedef struct {
     ngx_uint_t                      nfree;
     ngx_uint_t                      sent;      /* commands on this link */
     ngx_uint_t                      parsed;    /* top-level replies */
+    ngx_uint_t                      generation; /* connections so far */
     size_t                          reply_size;
     ngx_array_t                    *deferred;  /* of ..._deferred_t */
     redisReply                     *retained;
