@@ -53,6 +53,7 @@
 
 #include "ngx_http_imprest_module.h"
 #include "ngx_http_imprest_cache.h"
+#include "ngx_http_imprest_metrics.h"
 #include "ngx_http_imprest_request.h"
 #include "ngx_http_imprest_schema.h"
 
@@ -701,6 +702,7 @@ ngx_http_imprest_cache_get(ngx_http_request_t *r,
 
     if (!ngx_http_imprest_cache_usable()) {
         (void) ngx_atomic_fetch_add(&w->sh->counters.bypasses, 1);
+        ngx_http_imprest_metrics_cache(NGX_HTTP_IMPREST_METRICS_CACHE_BYPASS);
         *state = NGX_HTTP_IMPREST_CACHE_BYPASS;
         return NGX_DECLINED;
     }
@@ -735,6 +737,8 @@ ngx_http_imprest_cache_get(ngx_http_request_t *r,
 
             if (*rep) {
                 (void) ngx_atomic_fetch_add(&w->sh->counters.hits, 1);
+                ngx_http_imprest_metrics_cache(
+                    NGX_HTTP_IMPREST_METRICS_CACHE_HIT);
                 *state = NGX_HTTP_IMPREST_CACHE_HIT;
                 return NGX_OK;
             }
@@ -782,6 +786,7 @@ ngx_http_imprest_cache_get(ngx_http_request_t *r,
     }
 
     (void) ngx_atomic_fetch_add(&w->sh->counters.misses, 1);
+    ngx_http_imprest_metrics_cache(NGX_HTTP_IMPREST_METRICS_CACHE_MISS);
 
     lk->store = 1;
     lk->seq = w->seq;
@@ -1902,6 +1907,8 @@ ngx_http_imprest_cache_message(redisReply *rep)
         /* FLUSHALL, FLUSHDB: every key */
         if (keys->type == REDIS_REPLY_NIL) {
             (void) ngx_atomic_fetch_add(&w->sh->counters.invalidations, 1);
+            ngx_http_imprest_metrics_cache(
+                NGX_HTTP_IMPREST_METRICS_CACHE_INVALIDATION);
             ngx_http_imprest_cache_flush_all();
             return NGX_OK;
         }
@@ -1952,6 +1959,8 @@ ngx_http_imprest_cache_invalidate(u_char *key, size_t len)
     ngx_http_imprest_cache_worker_t  *w = ngx_http_imprest_cache_w;
 
     (void) ngx_atomic_fetch_add(&w->sh->counters.invalidations, 1);
+    ngx_http_imprest_metrics_cache(
+        NGX_HTTP_IMPREST_METRICS_CACHE_INVALIDATION);
 
     plen = w->rcf->prefix.len;
 

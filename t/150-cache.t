@@ -38,6 +38,7 @@ _EOC_
 
 our $CONFIG = <<'_EOC_';
     location = /oauth/revoke { imprest_revoke; }
+    location = /metrics { imprest_metrics; }
     location /api/ {
         imprest_gate on;
         imprest_cache on;
@@ -138,6 +139,39 @@ GET /api/v1/invoices
 X-Cache: hit
 --- response_body eval
 "uid=alice cid=$Imprest::Test::APP_ID org=$Imprest::Test::ORG1 iorg=$Imprest::Test::ORG1 scope=money_in money_out auth= xauth= uri=/api/v1/invoices\n"
+--- no_error_log
+[error]
+
+
+
+=== TEST 1b: the cache's lookups and invalidations reach imprest_metrics
+--- init
+seed_as();
+mint_at($A{other});
+ok(ready(), 'subscribed and tracking');
+sub cache_metric {
+    my ($name) = @_;
+    my $r = http_req(path => '/metrics');
+    my ($v) = $r->{body} =~ /^\Q$name\E (\d+)$/m;
+    return $v // -1;
+}
+my %before = map { $_ => cache_metric($_) }
+    'imprest_cache_lookups_total{result="hit"}',
+    'imprest_cache_lookups_total{result="miss"}',
+    'imprest_cache_invalidations_total';
+prime($A{other}, 'metrics');
+is(cache_metric('imprest_cache_lookups_total{result="miss"}')
+   - $before{'imprest_cache_lookups_total{result="miss"}'}, 1, 'one miss counted');
+is(cache_metric('imprest_cache_lookups_total{result="hit"}')
+   - $before{'imprest_cache_lookups_total{result="hit"}'}, 1, 'one hit counted');
+redis('DEL', key_of($A{other}));
+settle();
+is(call($A{other}), '401 miss', 'the deleted record: asked again');
+ok(cache_metric('imprest_cache_invalidations_total')
+   > $before{'imprest_cache_invalidations_total'}, 'the invalidation counted');
+--- request
+GET /metrics
+--- error_code: 200
 --- no_error_log
 [error]
 
