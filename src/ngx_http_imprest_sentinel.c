@@ -344,7 +344,8 @@ ngx_int_t
 ngx_http_imprest_sentinel_role(ngx_http_imprest_redis_peer_t *p,
     redisReply *rep)
 {
-    redisReply  *e;
+    redisReply                   *e;
+    ngx_http_imprest_sentinel_t  *s = p->sentinel;
 
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
         e = rep->element[0];
@@ -354,12 +355,7 @@ ngx_http_imprest_sentinel_role(ngx_http_imprest_redis_peer_t *p,
         {
             ngx_log_error(NGX_LOG_INFO, p->log, 0,
                           "imprest: redis %V: primary %s:%d confirmed",
-                          &p->conf->addr, p->sentinel
-                          ? ((ngx_http_imprest_sentinel_t *)
-                             p->sentinel)->link_host : (u_char *) "",
-                          p->sentinel
-                          ? ((ngx_http_imprest_sentinel_t *)
-                             p->sentinel)->link_port : 0);
+                          &p->conf->addr, s->link_host, s->link_port);
             return NGX_OK;
         }
 
@@ -788,11 +784,17 @@ ngx_http_imprest_sentinel_cleanup(void *privdata)
         return;
     }
 
+    /*
+     * Only the watch is lost, the link is fine: ask again after retry=,
+     * not at once, so a Sentinel that keeps closing cannot spin us.
+     * Meanwhile a demotion still reaches the link: Sentinel closes the
+     * clients of the server it demotes, and a write gets READONLY.
+     */
     ngx_log_error(NGX_LOG_WARN, s->log, 0,
                   "imprest: redis sentinel: watch lost, asking again");
 
     if (!s->next.timer_set) {
-        ngx_add_timer(&s->next, 1);
+        ngx_add_timer(&s->next, s->peer->conf->retry);
     }
 }
 
