@@ -36,7 +36,9 @@ ngx_http_imprest_redis_parse(ngx_conf_t *cf,
 
         first = (ngx_uint_t) rc;
 
-    } else if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+    } else if (value[1].len > 5
+               && ngx_strncmp(value[1].data, "unix:", 5) == 0)
+    {
         s.len = value[1].len - 5;
         s.data = value[1].data + 5;
 
