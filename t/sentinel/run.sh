@@ -82,6 +82,8 @@ node_args() {   # node_args PORT: a redis-server without persistence
 redis-server $(node_args $p1) &
 p1_pid=$!
 pids+=($p1_pid)
+# failover.py kills it with SIGKILL: no "Killed" line from bash for that
+disown $p1_pid
 redis-server $(node_args $p2) --replicaof 127.0.0.1 $p1 &
 p2_pid=$!
 pids+=($p2_pid)
