@@ -91,6 +91,7 @@ test: deps module imprestctl unit
 	@t/e2e/run.sh
 	@t/e2e/prometheus.sh
 	@t/e2e/http2.sh
+	@t/sentinel/run.sh
 	@t/browser/run.sh
 	@t/deb/run.sh
 

@@ -573,6 +573,19 @@ ngx_http_imprest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     /*
+     * The cache's invalidation connection dials imprest_redis's fixed
+     * address; it does not follow a Sentinel failover yet, and a cache
+     * subscribed to the old primary would miss every invalidation of the
+     * new one.  Refused rather than run unsafe.
+     */
+    if (conf->cache && imcf->redis.sentinel) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"imprest_cache on\" does not work with "
+                           "\"imprest_redis sentinel:...\" yet");
+        return NGX_CONF_ERROR;
+    }
+
+    /*
      * The authorization server's endpoints authenticate clients their own
      * way (RFC 6749 2.3); a Bearer gate in front of them would refuse every
      * client, so the combination is a configuration mistake, also when

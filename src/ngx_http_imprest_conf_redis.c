@@ -18,14 +18,27 @@ ngx_http_imprest_redis_parse(ngx_conf_t *cf,
     size_t           len;
     ngx_int_t        port;
     ngx_str_t        host, s;
-    ngx_uint_t       i;
+    ngx_int_t        rc;
+    ngx_uint_t       i, first;
     ngx_url_t        u;
     in_addr_t        a4;
     struct in6_addr  a6;
 
     rcf->addr = value[1];
+    first = 2;
 
-    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+    if (value[1].len > 9 && ngx_strncmp(value[1].data, "sentinel:", 9) == 0) {
+        /* the primary is found at run time: ngx_http_imprest_sentinel.c */
+        rc = ngx_http_imprest_sentinel_parse(cf, rcf, value, n);
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
+        first = (ngx_uint_t) rc;
+
+    } else if (value[1].len > 5
+               && ngx_strncmp(value[1].data, "unix:", 5) == 0)
+    {
         s.len = value[1].len - 5;
         s.data = value[1].data + 5;
 
@@ -113,7 +126,7 @@ ngx_http_imprest_redis_parse(ngx_conf_t *cf,
         rcf->port = (int) port;
     }
 
-    for (i = 2; i < n; i++) {
+    for (i = first; i < n; i++) {
 
         if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
             s.data = value[i].data + 8;
@@ -191,6 +204,16 @@ ngx_http_imprest_redis_parse(ngx_conf_t *cf,
             continue;
         }
 
+        rc = ngx_http_imprest_sentinel_param(cf, rcf, &value[i]);
+
+        if (rc == NGX_OK) {
+            continue;
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+
         goto bad_param;
     }
 
@@ -200,7 +223,7 @@ ngx_http_imprest_redis_parse(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_imprest_sentinel_check(cf, rcf);
 
 bad_addr:
 

@@ -23,8 +23,6 @@
 #define NGX_HTTP_IMPREST_REDIS_FREE_CMDS     1024
 
 
-static void ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p);
-static void ngx_http_imprest_redis_schedule(ngx_http_imprest_redis_peer_t *p);
 static void ngx_http_imprest_redis_retry_handler(ngx_event_t *ev);
 static void ngx_http_imprest_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_imprest_redis_read_handler(ngx_event_t *ev);
@@ -47,6 +45,31 @@ static ngx_http_imprest_redis_cmd_t *ngx_http_imprest_redis_cmd_alloc(
     ngx_http_imprest_redis_peer_t *p, ngx_log_t *log);
 static void ngx_http_imprest_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_http_imprest_redis_cmd_detach(void *data);
+static ngx_int_t ngx_http_imprest_redis_durable(
+    ngx_http_imprest_redis_peer_t *p, ngx_http_request_t *r,
+    ngx_http_imprest_redis_script_t *script, u_char *buf, size_t len,
+    ngx_http_imprest_redis_handler_pt handler, void *data);
+static ngx_int_t ngx_http_imprest_redis_queue(
+    ngx_http_imprest_redis_peer_t *p, ngx_http_request_t *r, u_char *buf,
+    size_t len, ngx_http_imprest_redis_handler_pt handler, void *data);
+static void ngx_http_imprest_redis_durable_script(ngx_http_request_t *r,
+    void *data, redisReply *reply);
+static void ngx_http_imprest_redis_durable_wait(ngx_http_request_t *r,
+    void *data, redisReply *reply);
+static redisReply *ngx_http_imprest_redis_copy_reply(ngx_pool_t *pool,
+    redisReply *rep, ngx_uint_t depth);
+
+
+/*
+ * A durable write (wait=): the script's reply, copied, waits for the
+ * reply of the WAIT pipelined behind it.
+ */
+typedef struct {
+    ngx_http_imprest_redis_handler_pt   handler;
+    void                               *data;
+    redisReply                         *reply;
+    ngx_uint_t                          failed;
+} ngx_http_imprest_redis_durable_t;
 
 
 /* this worker's link; the reader hooks, which get no privdata, use it */
@@ -54,8 +77,9 @@ ngx_http_imprest_redis_peer_t  *ngx_http_imprest_redis_peer;
 
 void  (*ngx_http_imprest_redis_lost_handler)(void);
 
-/* privdata of the FUNCTION LOAD handshake step */
+/* privdata of the FUNCTION LOAD and ROLE handshake steps */
 static u_char  ngx_http_imprest_redis_function_load;
+static u_char  ngx_http_imprest_redis_role;
 
 
 ngx_int_t
@@ -95,6 +119,11 @@ ngx_http_imprest_redis_init_worker(ngx_cycle_t *cycle,
 
     ngx_http_imprest_redis_peer = p;
 
+    if (rcf->sentinel) {
+        /* the primary's address first: ngx_http_imprest_sentinel.c */
+        return ngx_http_imprest_sentinel_init(cycle, p);
+    }
+
     ngx_http_imprest_redis_connect(p);
 
     return NGX_OK;
@@ -120,6 +149,10 @@ ngx_http_imprest_redis_exit_worker(void)
 
     ngx_http_imprest_redis_drop(p, NGX_LOG_INFO, "worker exiting");
 
+    if (p->conf->sentinel) {
+        ngx_http_imprest_sentinel_exit(p);
+    }
+
     while (p->free_cmds) {
         cmd = p->free_cmds;
         p->free_cmds = cmd->data;
@@ -130,10 +163,11 @@ ngx_http_imprest_redis_exit_worker(void)
 }
 
 
-static void
+void
 ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
 {
-    int                             i, argc;
+    int                             i, argc, port;
+    u_char                         *host;
     const char                     *argv[4];
     size_t                          argvlen[4];
     u_char                          db[NGX_INT_T_LEN];
@@ -142,12 +176,19 @@ ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
     ngx_http_imprest_redis_conf_t  *rcf;
 
     rcf = p->conf;
+    host = rcf->host;
+    port = rcf->port;
+
+    if (rcf->sentinel) {
+        /* numeric, as a Sentinel announced it: no resolving here */
+        ngx_http_imprest_sentinel_master(p, &host, &port);
+    }
 
     if (rcf->unix_path) {
         ac = redisAsyncConnectUnix((char *) rcf->unix_path);
 
     } else {
-        ac = redisAsyncConnect((char *) rcf->host, rcf->port);
+        ac = redisAsyncConnect((char *) host, port);
     }
 
     if (ac == NULL) {
@@ -186,7 +227,8 @@ ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
     p->conn = c;
     p->ready = 0;
     p->handshake = (rcf->password.len ? 1 : 0) + (rcf->db ? 1 : 0)
-                   + (rcf->library.len ? 1 : 0) + rcf->nscripts;
+                   + (rcf->library.len ? 1 : 0) + rcf->nscripts
+                   + (rcf->sentinel ? 1 : 0);
     p->functions = 0;
 
     ac->data = p;
@@ -229,6 +271,27 @@ ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p)
 
         if (redisAsyncCommandArgv(ac, ngx_http_imprest_redis_handshake_reply,
                                   NULL, argc, argv, argvlen)
+            != REDIS_OK)
+        {
+            goto failed;
+        }
+
+        p->sent++;
+    }
+
+    if (rcf->sentinel) {
+        /*
+         * What a Sentinel said is checked with the server itself: a
+         * replica (a demoted primary, or a Sentinel's stale view) fails
+         * the handshake, and no command is sent before this reply (the
+         * link is not ready until it is in).
+         */
+        argv[0] = "ROLE";
+        argvlen[0] = 4;
+
+        if (redisAsyncCommandArgv(ac, ngx_http_imprest_redis_handshake_reply,
+                                  &ngx_http_imprest_redis_role, 1, argv,
+                                  argvlen)
             != REDIS_OK)
         {
             goto failed;
@@ -362,7 +425,7 @@ ngx_http_imprest_redis_reset(const char *why)
 }
 
 
-static void
+void
 ngx_http_imprest_redis_schedule(ngx_http_imprest_redis_peer_t *p)
 {
     if (p->exiting || ngx_exiting || ngx_terminate || ngx_quit) {
@@ -398,6 +461,13 @@ ngx_http_imprest_redis_retry_handler(ngx_event_t *ev)
 
     if (p->ac == NULL && !p->exiting) {
         ngx_http_imprest_metrics_add(NGX_HTTP_IMPREST_M_REDIS_RECONNECT, 1);
+
+        if (p->conf->sentinel) {
+            /* ask a Sentinel again: the primary may have moved */
+            ngx_http_imprest_sentinel_discover(p);
+            return;
+        }
+
         ngx_http_imprest_redis_connect(p);
     }
 }
@@ -712,6 +782,16 @@ ngx_http_imprest_redis_handshake_reply(redisAsyncContext *ac, void *reply,
         return;
     }
 
+    if (privdata == &ngx_http_imprest_redis_role) {
+        if (ngx_http_imprest_sentinel_role(p, rep) != NGX_OK) {
+            ngx_http_imprest_redis_drop(p, NGX_LOG_ERR,
+                                        "ROLE: not the primary");
+            return;
+        }
+
+        goto counted;
+    }
+
     if (privdata == &ngx_http_imprest_redis_function_load) {
         if (rep->type == REDIS_REPLY_STRING) {
             p->functions = 1;
@@ -755,6 +835,8 @@ ngx_http_imprest_redis_handshake_reply(redisAsyncContext *ac, void *reply,
                                     "unexpected SCRIPT LOAD reply");
         return;
     }
+
+counted:
 
     if (--p->handshake > 0) {
         return;
@@ -814,8 +896,6 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
     size_t                          len;
     const char                     *av[NGX_HTTP_IMPREST_REDIS_MAX_ARGS + 2];
     size_t                          avlen[NGX_HTTP_IMPREST_REDIS_MAX_ARGS + 2];
-    ngx_pool_cleanup_t             *cln;
-    ngx_http_imprest_redis_cmd_t   *cmd;
     ngx_http_imprest_redis_peer_t  *p;
 
     p = ngx_http_imprest_redis_peer;
@@ -826,14 +906,14 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (p == NULL || p->ac == NULL) {
+    /*
+     * Behind Sentinel a command waits for ROLE to confirm the primary:
+     * until then the gate answers 503 rather than ask a server that may
+     * be a replica with a stale view.
+     */
+    if (p == NULL || p->ac == NULL || (p->conf->sentinel && !p->ready)) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "imprest: redis unavailable");
-        return NGX_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
         return NGX_ERROR;
     }
 
@@ -884,6 +964,206 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
         *b++ = '\n';
     }
 
+    if (script->durable && p->conf->wait) {
+        return ngx_http_imprest_redis_durable(p, r, script, buf, b - buf,
+                                              handler, data);
+    }
+
+    if (ngx_http_imprest_redis_queue(p, r, buf, b - buf, handler, data)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "imprest: redis command queued: %V, %ui pending",
+                   &script->name, p->pending);
+
+    return NGX_OK;
+}
+
+
+/*
+ * wait=: the script, then "WAIT 1 <wait>" in the same write.  WAIT covers
+ * every write this connection made before it, so its count says whether
+ * the script's effects reached a replica that Sentinel may promote.  The
+ * request sees the script's reply only when one did; otherwise it gets
+ * NULL (503), although the primary has applied the write: an answer that
+ * a failover could take back is never given.
+ */
+
+static ngx_int_t
+ngx_http_imprest_redis_durable(ngx_http_imprest_redis_peer_t *p,
+    ngx_http_request_t *r, ngx_http_imprest_redis_script_t *script,
+    u_char *buf, size_t len, ngx_http_imprest_redis_handler_pt handler,
+    void *data)
+{
+    u_char                            *w, *last;
+    u_char                             ms[NGX_INT_T_LEN];
+    size_t                             mslen;
+    ngx_http_imprest_redis_durable_t  *d;
+
+    d = ngx_pcalloc(r->pool, sizeof(ngx_http_imprest_redis_durable_t));
+    if (d == NULL) {
+        return NGX_ERROR;
+    }
+
+    d->handler = handler;
+    d->data = data;
+
+    mslen = ngx_sprintf(ms, "%M", p->conf->wait) - ms;
+
+    w = ngx_pnalloc(r->pool, sizeof("*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n"
+                                    "$\r\n\r\n") + NGX_INT_T_LEN * 2);
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_sprintf(w, "*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$%uz\r\n%*s\r\n",
+                       mslen, mslen, ms);
+
+    if (ngx_http_imprest_redis_queue(p, r, buf, len,
+                                     ngx_http_imprest_redis_durable_script, d)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /*
+     * Should WAIT not be queued, the script still runs and its reply is
+     * dropped: the caller answers 503 at once, its handler never runs.
+     */
+    if (ngx_http_imprest_redis_queue(p, r, w, last - w,
+                                     ngx_http_imprest_redis_durable_wait, d)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "imprest: redis command queued: %V and WAIT, "
+                   "%ui pending", &script->name, p->pending);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_imprest_redis_durable_script(ngx_http_request_t *r, void *data,
+    redisReply *reply)
+{
+    ngx_http_imprest_redis_durable_t  *d = data;
+
+    if (reply == NULL) {
+        d->failed = 1;
+        return;
+    }
+
+    /* hiredis frees it when this returns: WAIT's reply comes later */
+    d->reply = ngx_http_imprest_redis_copy_reply(r->pool, reply, 0);
+
+    if (d->reply == NULL) {
+        d->failed = 1;
+    }
+}
+
+
+static void
+ngx_http_imprest_redis_durable_wait(ngx_http_request_t *r, void *data,
+    redisReply *reply)
+{
+    ngx_http_imprest_redis_durable_t  *d = data;
+
+    if (d->failed) {
+        d->handler(r, d->data, NULL);
+        return;
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer < 1)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "imprest: redis %V: no replica acknowledged the "
+                      "write within wait=%M, answering 503",
+                      &ngx_http_imprest_redis_peer->conf->addr,
+                      ngx_http_imprest_redis_peer->conf->wait);
+        d->handler(r, d->data, NULL);
+        return;
+    }
+
+    d->handler(r, d->data, d->reply);
+}
+
+
+static redisReply *
+ngx_http_imprest_redis_copy_reply(ngx_pool_t *pool, redisReply *rep,
+    ngx_uint_t depth)
+{
+    size_t       i;
+    redisReply  *c;
+
+    /* the scripts' replies nest two levels at most */
+    if (depth > 4) {
+        return NULL;
+    }
+
+    c = ngx_pcalloc(pool, sizeof(redisReply));
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->type = rep->type;
+    c->integer = rep->integer;
+
+    if (rep->str) {
+        c->len = rep->len;
+        c->str = ngx_pnalloc(pool, rep->len + 1);
+        if (c->str == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(c->str, rep->str, rep->len);
+        c->str[rep->len] = '\0';
+    }
+
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements) {
+        c->elements = rep->elements;
+        c->element = ngx_palloc(pool, rep->elements * sizeof(redisReply *));
+        if (c->element == NULL) {
+            return NULL;
+        }
+
+        for (i = 0; i < rep->elements; i++) {
+            c->element[i] = ngx_http_imprest_redis_copy_reply(pool,
+                                                rep->element[i], depth + 1);
+            if (c->element[i] == NULL) {
+                return NULL;
+            }
+        }
+    }
+
+    return c;
+}
+
+
+/*
+ * One formatted command onto the link, its timer started.  NGX_OK: the
+ * handler will run (unless the request ends first).
+ */
+
+static ngx_int_t
+ngx_http_imprest_redis_queue(ngx_http_imprest_redis_peer_t *p,
+    ngx_http_request_t *r, u_char *buf, size_t len,
+    ngx_http_imprest_redis_handler_pt handler, void *data)
+{
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_imprest_redis_cmd_t  *cmd;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
     /* heap, not r->pool: hiredis may hold it after the request is gone */
     cmd = ngx_http_imprest_redis_cmd_alloc(p, r->connection->log);
     if (cmd == NULL) {
@@ -891,7 +1171,7 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
     }
 
     if (redisAsyncFormattedCommand(p->ac, ngx_http_imprest_redis_reply, cmd,
-                                   (char *) buf, b - buf)
+                                   (char *) buf, len)
         != REDIS_OK)
     {
         ngx_http_imprest_redis_cmd_free(p, cmd);
@@ -918,10 +1198,6 @@ ngx_http_imprest_redis_eval(ngx_http_request_t *r,
 
     p->pending++;
     cmd->start = ngx_http_imprest_metrics_redis_start();
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "imprest: redis command queued: %V, %ui pending",
-                   &script->name, p->pending);
 
     return NGX_OK;
 }

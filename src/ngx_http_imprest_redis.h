@@ -26,7 +26,12 @@ typedef struct {
     u_char                     sha1[41];   /* hex, NUL-terminated */
     ngx_uint_t                 readonly;   /* a "no-writes" function */
     ngx_str_t                  fname;      /* its Redis function name */
+    ngx_uint_t                 durable;    /* WAIT 1 after it (wait=) */
 } ngx_http_imprest_redis_script_t;
+
+
+typedef struct ngx_http_imprest_sentinel_conf_s
+    ngx_http_imprest_sentinel_conf_t;
 
 
 typedef struct {
@@ -46,6 +51,9 @@ typedef struct {
     ngx_str_t                  library;    /* FUNCTION LOAD source */
     ngx_http_imprest_redis_script_t
                               *scripts[NGX_HTTP_IMPREST_REDIS_MAX_SCRIPTS];
+    ngx_http_imprest_sentinel_conf_t
+                              *sentinel;   /* NULL: a fixed address */
+    ngx_msec_t                 wait;       /* 0: no WAIT after writes */
 } ngx_http_imprest_redis_conf_t;
 
 

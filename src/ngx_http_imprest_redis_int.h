@@ -37,6 +37,7 @@ typedef struct {
     size_t                          reply_size;
     ngx_array_t                    *deferred;  /* of ..._deferred_t */
     redisReply                     *retained;
+    void                           *sentinel;  /* sentinel.c's state */
     unsigned                        in_read:1;
     unsigned                        flushing:1;
     unsigned                        held:1;
@@ -83,6 +84,18 @@ void ngx_http_imprest_redis_drop(ngx_http_imprest_redis_peer_t *p,
     ngx_uint_t level, const char *why);
 void ngx_http_imprest_redis_cmd_free(ngx_http_imprest_redis_peer_t *p,
     ngx_http_imprest_redis_cmd_t *cmd);
+void ngx_http_imprest_redis_connect(ngx_http_imprest_redis_peer_t *p);
+void ngx_http_imprest_redis_schedule(ngx_http_imprest_redis_peer_t *p);
+
+/* ngx_http_imprest_sentinel.c */
+ngx_int_t ngx_http_imprest_sentinel_init(ngx_cycle_t *cycle,
+    ngx_http_imprest_redis_peer_t *p);
+void ngx_http_imprest_sentinel_exit(ngx_http_imprest_redis_peer_t *p);
+void ngx_http_imprest_sentinel_discover(ngx_http_imprest_redis_peer_t *p);
+void ngx_http_imprest_sentinel_master(ngx_http_imprest_redis_peer_t *p,
+    u_char **host, int *port);
+ngx_int_t ngx_http_imprest_sentinel_role(ngx_http_imprest_redis_peer_t *p,
+    redisReply *rep);
 
 /* ngx_http_imprest_redis_reply.c */
 void ngx_http_imprest_redis_reader_hooks(redisAsyncContext *ac);

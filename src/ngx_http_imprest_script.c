@@ -41,7 +41,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_token = {
     ngx_string(NGX_HTTP_IMPREST_LUA_TOKEN),
     "",
     1,
-    ngx_null_string
+    ngx_null_string,
+    0
 };
 
 
@@ -59,7 +60,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_client = {
     ngx_string(NGX_HTTP_IMPREST_LUA_CLIENT),
     "",
     1,
-    ngx_null_string
+    ngx_null_string,
+    0
 };
 
 
@@ -69,7 +71,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_consent_put = {
     ngx_string(NGX_HTTP_IMPREST_LUA_CONSENT_PUT),
     "",
     0,
-    ngx_null_string
+    ngx_null_string,
+    0
 };
 
 
@@ -79,7 +82,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_consent_take = {
     ngx_string(NGX_HTTP_IMPREST_LUA_CONSENT_TAKE),
     "",
     0,
-    ngx_null_string
+    ngx_null_string,
+    1                   /* durable: single-use or revoking (wait=) */
 };
 
 
@@ -89,7 +93,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_redeem = {
     ngx_string(NGX_HTTP_IMPREST_LUA_REDEEM),
     "",
     0,
-    ngx_null_string
+    ngx_null_string,
+    1                   /* durable: single-use or revoking (wait=) */
 };
 
 
@@ -99,7 +104,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_refresh = {
     ngx_string(NGX_HTTP_IMPREST_LUA_REFRESH),
     "",
     0,
-    ngx_null_string
+    ngx_null_string,
+    1                   /* durable: single-use or revoking (wait=) */
 };
 
 
@@ -109,7 +115,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_revoke = {
     ngx_string(NGX_HTTP_IMPREST_LUA_REVOKE),
     "",
     0,
-    ngx_null_string
+    ngx_null_string,
+    1                   /* durable: single-use or revoking (wait=) */
 };
 
 
@@ -119,7 +126,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_introspect = {
     ngx_string(NGX_HTTP_IMPREST_LUA_INTROSPECT),
     "",
     1,
-    ngx_null_string
+    ngx_null_string,
+    0
 };
 
 
@@ -135,7 +143,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_disconnect = {
     ngx_string(NGX_HTTP_IMPREST_LUA_DISCONNECT),
     "",
     0,
-    ngx_null_string
+    ngx_null_string,
+    1                   /* durable: single-use or revoking (wait=) */
 };
 
 /* src/lua/connections.lua */
@@ -144,7 +153,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_connections = {
     ngx_string(NGX_HTTP_IMPREST_LUA_CONNECTIONS),
     "",
     0,
-    ngx_null_string
+    ngx_null_string,
+    0
 };
 
 /* src/lua/app_create.lua */
@@ -153,7 +163,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_app_create = {
     ngx_string(NGX_HTTP_IMPREST_LUA_APP_CREATE),
     "",
     0,
-    ngx_null_string
+    ngx_null_string,
+    0
 };
 
 /* src/lua/app.lua */
@@ -162,7 +173,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_app = {
     ngx_string(NGX_HTTP_IMPREST_LUA_APP),
     "",
     0,
-    ngx_null_string
+    ngx_null_string,
+    0
 };
 
 /* src/lua/apps.lua */
@@ -171,7 +183,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_apps = {
     ngx_string(NGX_HTTP_IMPREST_LUA_APPS),
     "",
     0,
-    ngx_null_string
+    ngx_null_string,
+    0
 };
 
 /* src/lua/initial.lua */
@@ -180,7 +193,8 @@ ngx_http_imprest_redis_script_t  ngx_http_imprest_script_initial = {
     ngx_string(NGX_HTTP_IMPREST_LUA_INITIAL),
     "",
     1,
-    ngx_null_string
+    ngx_null_string,
+    0
 };
 
 

@@ -680,3 +680,16 @@ $::Imprest::Test::HTTP_CONFIG . "imprest_cache_zone zone=x:1m confirm=1ms;\n"
 --- must_die
 --- error_log
 imprest_cache_zone: confirm= must be 5ms to 1s
+
+
+
+=== TEST 21: imprest_cache with a Sentinel-discovered Redis fails nginx -t (its invalidation connection does not follow a failover yet)
+--- http_config eval
+my $h = $::Imprest::Test::HTTP_CONFIG;
+$h =~ s/imprest_redis [^;]*;/imprest_redis sentinel:mymaster 127.0.0.1:$ENV{TEST_NGINX_SPARE_PORT};/;
+$h . "imprest_cache_zone zone=x:1m;\n"
+--- config
+    location /api/ { imprest_gate on; imprest_cache on; }
+--- must_die
+--- error_log
+"imprest_cache on" does not work with "imprest_redis sentinel:..." yet

@@ -7,7 +7,7 @@ pkgs="nginx nginx-dev libhiredis-dev libjansson-dev libssl-dev redis-server
 gcc make perl libtest-base-perl libipc-run-perl libtext-diff-perl
 libwww-perl liblist-moreutils-perl libtest-longstring-perl curl wrk
 python3 python3-requests-oauthlib python3-authlib openssl chromium chromium-driver
-python3-selenium clang prometheus python3-h2"
+python3-selenium clang prometheus python3-h2 redis-sentinel"
 [ -n "$IMPREST_EXTRA_PKGS" ] && pkgs="$pkgs $IMPREST_EXTRA_PKGS"
 
 missing=""
@@ -30,5 +30,5 @@ apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # The nginx package starts a system nginx on port 80 (prometheus: 9090);
 # the project never uses them, and they must not hold ports tests pick.
 if command -v systemctl >/dev/null 2>&1; then
-    systemctl stop nginx redis-server prometheus >/dev/null 2>&1 || true
+    systemctl stop nginx redis-server prometheus redis-sentinel >/dev/null 2>&1 || true
 fi
