@@ -165,12 +165,12 @@ run_ctl user add "$user" --name "Alice Example"
 run_ctl org add $org1 --name "Acme Ltd"
 run_ctl org add $other --name "Someone Else Inc"
 run_ctl member add "$user" $org1
-app=$("$ctl" app create --name "H2 Books" --redirect-uri https://app.example/cb \
+app=$("$ctl" --json app create --name "H2 Books" --redirect-uri https://app.example/cb \
       --scope "money_in money_out") || seed_failed=1
 [ -z "$seed_failed" ] || exit 1
 client_id=$(json_field client_id <<<"$app")
 mint() {   # mint SCOPE: an access token of alice for org1
-    "$ctl" token mint --user "$user" --client "$client_id" --scope "$1" \
+    "$ctl" --json token mint --user "$user" --client "$client_id" --scope "$1" \
         --org $org1 | json_field access_token
 }
 

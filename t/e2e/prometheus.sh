@@ -138,7 +138,7 @@ org=3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b
 "$ctl" user add alice --name "Alice Example" >/dev/null \
     && "$ctl" org add $org --name "Acme Ltd" >/dev/null \
     && "$ctl" member add alice $org >/dev/null \
-    && token=$("$ctl" token mint --user alice --client demo-app \
+    && token=$("$ctl" --json token mint --user alice --client demo-app \
                --scope money_in --org $org \
                | "$py" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') \
     || { echo "$name: seeding failed" >&2; exit 1; }

@@ -183,10 +183,10 @@ field() { "$py" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "
 "$ctl" user add alice --name Alice >/dev/null &&
 "$ctl" org add $org --name Acme >/dev/null &&
 "$ctl" member add alice $org >/dev/null &&
-app=$("$ctl" app create --name Books --redirect-uri https://app.example/cb \
+app=$("$ctl" --json app create --name Books --redirect-uri https://app.example/cb \
       --scope money_in) || { echo "sentinel: seeding failed" >&2; exit 1; }
 cid=$(field client_id <<<"$app") secret=$(field client_secret <<<"$app")
-mint() { "$ctl" token mint --user alice --client "$cid" --scope money_in \
+mint() { "$ctl" --json token mint --user alice --client "$cid" --scope money_in \
              --org $org | field access_token; }
 good=$(mint) rev1=$(mint) rev2=$(mint) rev3=$(mint) rev4=$(mint)
 wait_for 10 synced $p2

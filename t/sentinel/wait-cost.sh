@@ -27,14 +27,14 @@ export IMPREST_REDIS=127.0.0.1:$p1
 org=3f2b6c1e-7a4d-4e5f-9b0a-1c2d3e4f5a6b
 "$ctl" user add alice --name A >/dev/null; "$ctl" org add $org --name O >/dev/null
 "$ctl" member add alice $org >/dev/null
-app=$("$ctl" app create --name B --redirect-uri https://a.example/cb --scope money_in)
+app=$("$ctl" --json app create --name B --redirect-uri https://a.example/cb --scope money_in)
 cid=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$app")
 sec=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$app")
-good=$("$ctl" token mint --user alice --client "$cid" --scope money_in --org $org \
+good=$("$ctl" --json token mint --user alice --client "$cid" --scope money_in --org $org \
        | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 # revocations that write: each revokes a live token of the app
 for i in $(seq $((4 * n + 40))); do
-    "$ctl" token mint --user alice --client "$cid" --scope money_in --org $org
+    "$ctl" --json token mint --user alice --client "$cid" --scope money_in --org $org
 done | python3 -c 'import json,sys
 for l in sys.stdin: print(json.loads(l)["access_token"])' > "$tmp/tokens"
 mode=0

@@ -147,7 +147,7 @@ seed_tokens() {
         { echo "$name: imprestctl seeding failed" >&2; exit 1; }
     : > "$tmp/tokens.txt"
     for i in $(seq "$1"); do
-        out=$("$ctl" token mint --user bench --client proof-app \
+        out=$("$ctl" --json token mint --user bench --client proof-app \
               --scope "money_in money_out" --org $org --ttl 86400) ||
             { echo "$name: imprestctl token mint failed" >&2; exit 1; }
         sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' <<<"$out" \

@@ -48,7 +48,7 @@ master=${masters[1]}
 # 20 more tokens, revoked: well-formed, looked up in Redis, refused 401
 : > "$tmp/revoked.txt"
 for i in $(seq 20); do
-    t=$("$ctl" token mint --user bench --client proof-app --scope money_in \
+    t=$("$ctl" --json token mint --user bench --client proof-app --scope money_in \
         --org $org | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
     printf '%s\n' "$t" | "$ctl" token revoke - >/dev/null ||
         { echo "$name: token revoke failed" >&2; exit 1; }
