@@ -166,4 +166,7 @@ asan: deps imprestctl
 	  t/e2e/http2.sh && \
 	  NGINX=$(NGX_ASAN)/sbin/nginx \
 	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
+	  t/sentinel/run.sh && \
+	  NGINX=$(NGX_ASAN)/sbin/nginx \
+	  IMPREST_MODULE=$(NGX_ASAN)/modules/ngx_http_imprest_module.so \
 	  t/browser/run.sh
