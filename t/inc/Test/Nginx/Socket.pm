@@ -55,6 +55,23 @@ our $Sleep = $ENV{TEST_NGINX_SLEEP} || 0.015;
 our $StartTimeout = 5;      # seconds for nginx to start listening
 our $StopGrace = 3;         # seconds between SIGQUIT and SIGKILL
 
+# TEST_NGINX_USE_VALGRIND as in the original: a number runs nginx under
+# valgrind memcheck with the original's options (and ./valgrind.suppress
+# when there is one), any other value is the valgrind options themselves.
+# Unlike the original, a valgrind report fails the block (see
+# _valgrind_reports).  must_die blocks run without it, as there.
+our $UseValgrind = $ENV{TEST_NGINX_USE_VALGRIND};
+our $ValgrindExitOnFirstErr = $ENV{TEST_NGINX_VALGRIND_EXIT_ON_FIRST_ERR};
+our $ValgrindSuppressions = 'valgrind.suppress';
+
+# Every wait of the runner (nginx's start and stop, the client's idle
+# timeout, the pause before the error log is read) is multiplied by
+# TEST_NGINX_TIMEOUT_SCALE, 10 by default under valgrind: memcheck runs
+# nginx 20-50 times slower.  A block's own --- timeout that goes with
+# --- abort is when the client gives up on purpose: never scaled.
+our $TimeoutScale = $ENV{TEST_NGINX_TIMEOUT_SCALE}
+                    || ($UseValgrind ? 10 : 1);
+
 our @EnvToNginx;
 our @BlockPreprocessors;
 our @ResponseBodyChecks;
@@ -140,6 +157,16 @@ sub bail_out {
 # ---------------------------------------------------------------------------
 
 sub run_tests {
+    bail_out("TEST_NGINX_TIMEOUT_SCALE must be a positive number, not "
+             . "\"$TimeoutScale\"")
+        unless $TimeoutScale =~ /^\d+(?:\.\d+)?$/ && $TimeoutScale > 0;
+    $StartTimeout *= $TimeoutScale;
+    $StopGrace *= $TimeoutScale;
+    $Sleep *= $TimeoutScale;
+    bail_out('TEST_NGINX_USE_VALGRIND is set but there is no valgrind '
+             . 'in PATH') if $UseValgrind && !_find_binary('valgrind');
+    unlink _valgrind_log() if $UseValgrind;
+
     $ENV{TEST_NGINX_SERVER_PORT} = $ServerPort
         unless defined $ENV{TEST_NGINX_SERVER_PORT};
 
@@ -227,7 +254,8 @@ sub run_test {
         return;
     }
 
-    $err = $srv->start(early_error_log => _version_ge('1.19.5'));
+    $err = $srv->start(early_error_log => _version_ge('1.19.5'),
+                       wrapper => _valgrind_argv());
     return Test::More::fail("$name - cannot start nginx: $err") if $err;
     $Nginx = $srv;
 
@@ -370,6 +398,100 @@ sub _scan_logs {
     _extra_check(!@bad,
         "$name - no [alert], [emerg], crash or sanitizer report in the logs",
         "found in error.log/stderr.log:\n" . join '', @show);
+
+    return unless $srv->{valgrind};
+    my @reports = _valgrind_reports($srv->error_log, $srv->stderr_log);
+    my $ours = grep { $_->{ours} } @reports;
+    my $last = $#reports > 9 ? 9 : $#reports;
+    my $text = join "\n", map { $_->{text} } @reports[0 .. $last];
+    _extra_check(!@reports, "$name - no valgrind report",
+        scalar(@reports) . " valgrind report(s), $ours with a frame of "
+        . "ngx_http_imprest_* (all of them in " . _valgrind_log() . "):\n$text");
+    _append_valgrind_log($srv, $name, \@reports) if @reports;
+}
+
+# The argv that runs nginx under valgrind, as the original builds it, or
+# undef.
+sub _valgrind_argv {
+    return undef unless $UseValgrind;
+    my @argv = ('valgrind');
+    if ($UseValgrind =~ /^\d+$/) {
+        push @argv, qw(--num-callers=100 -q --tool=memcheck --leak-check=full
+                       --keep-debuginfo=yes --show-possibly-lost=no);
+        push @argv, qw(--exit-on-first-error=yes --error-exitcode=1)
+            if $ValgrindExitOnFirstErr;
+        push @argv, '--gen-suppressions=all';
+        push @argv, "--suppressions=$ValgrindSuppressions"
+            if -f $ValgrindSuppressions;
+    } else {
+        push @argv, '-q', split ' ', $UseValgrind;
+    }
+    return \@argv;
+}
+
+# Valgrind's reports in the logs: its lines are "==PID== text"; a report
+# is a line of text at the margin and the indented lines ("at", "by",
+# "Address ...") up to the next blank "==PID==" line, followed by the
+# suppression --gen-suppressions=all prints for it ("{" ... "}", no
+# prefix).  Every report counts (error, leak, a process killed by a
+# signal) except valgrind's warnings and the summaries it prints without
+# -q.  Returns [{ text, ours }], ours when a frame is ngx_http_imprest_*.
+my $VgNotAReport = qr/^(?:Warning:|WARNING:|HEAP SUMMARY|LEAK SUMMARY
+    |ERROR SUMMARY|For (?:counts|lists)\b|Memcheck,|Copyright|Using Valgrind
+    |Command:|Parent PID:|Rerun with|To see (?:them|the)|in use at exit:
+    |total heap usage:|(?:definitely|indirectly|possibly)\ lost:
+    |still\ reachable:|suppressed:|of\ which\ reachable|All heap blocks
+    |Reachable blocks|Use --track-origins|Searching for pointers
+    |checked [\d,]+ bytes)/x;
+
+sub _valgrind_reports {
+    my @logs = @_;
+    my @reports;
+    for my $log (@logs) {
+        my ($lines) = Test::Nginx::Local::Server::read_log($log, 0);
+        my ($cur, $supp);
+        for my $line (@$lines) {
+            if (defined $supp) {
+                $supp .= $line;
+                if ($line =~ /^\}\s*$/) {
+                    $reports[-1]{text} .= $supp if @reports;
+                    undef $supp;
+                }
+                next;
+            }
+            if ($line =~ /^\{\s*$/) {
+                $supp = $line;
+                next;
+            }
+            my ($body) = $line =~ /^==\d+== ?(.*)$/s or next;
+            if ($body =~ /^\s*$/) {
+                undef $cur;
+            } elsif ($body =~ /^\S/) {
+                undef $cur;
+                next if $body =~ $VgNotAReport;
+                $cur = { text => $line, ours => 0 };
+                push @reports, $cur;
+            } elsif ($cur) {
+                $cur->{text} .= $line;
+                $cur->{ours} = 1 if $body =~ /\bngx_http_imprest_/;
+            }
+        }
+    }
+    return @reports;
+}
+
+# A test file's reports, block by block, in SERVROOT/valgrind-FILE.log
+# (each block starts with a fresh logs/); emptied when the file starts.
+sub _valgrind_log {
+    my ($file) = $0 =~ m{([^/]+?)(?:\.t)?$};
+    return "$ServRoot/valgrind-$file.log";
+}
+
+sub _append_valgrind_log {
+    my ($srv, $name, $reports) = @_;
+    open my $fh, '>>', _valgrind_log() or return;
+    print {$fh} "=== $name\n", map { "$_->{text}\n" } @$reports;
+    close $fh;
 }
 
 # Extra checks always report a failure; they report a pass only when the
@@ -399,7 +521,7 @@ sub _run_must_die {
         return Test::More::fail("$name - cannot start nginx: $err") if $err;
         $Nginx = $srv;
 
-        if ($srv->wait_exit($Timeout)) {
+        if ($srv->wait_exit($Timeout * $TimeoutScale)) {
             my $status = $srv->exit_status;
             if (!defined $status || ($status & 127)) {
                 Test::More::fail("$name - nginx must die with an error, not "
@@ -562,8 +684,9 @@ sub _run_requests {
     my ($conns, $pipelined) = _build_connections($block) or return;
 
     my $timeout = _parse_time($block->timeout);
-    $timeout = $Timeout unless defined $timeout;
     my $abort = defined $block->abort;
+    $timeout *= $TimeoutScale if defined $timeout && !$abort;
+    $timeout = $Timeout * $TimeoutScale unless defined $timeout;
     my $ignore = defined $block->ignore_response;
     my $total = 0;
     $total += @{ $_->{heads} } for @$conns;
@@ -1039,6 +1162,10 @@ BEGIN {
         *{"Test::Nginx::Util::$f"} = \&{"Test::Nginx::Socket::$f"};
     }
 }
+
+# As in the original's Util: `--- skip_eval: N: $UseValgrind` works.
+our $UseValgrind;
+*UseValgrind = \$Test::Nginx::Socket::UseValgrind;
 
 sub _run_init {
     my ($block) = @_;
