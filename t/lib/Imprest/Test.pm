@@ -52,8 +52,18 @@ our $AT_BOB     = token_new();   # bob, money_in, ORG1 ORG3
 our $AT_GONE    = token_new();   # carol, ORG2 granted, membership removed
 our $AT_NOEXP   = token_new();   # corrupt record without exp
 
+# Under valgrind (TEST_NGINX_USE_VALGRIND) nginx runs 20-50 times slower:
+# the waits below that only bound how long something may take (not those a
+# test measures) are multiplied by TEST_NGINX_TIMEOUT_SCALE, as our runner
+# does with its own (10 by default under valgrind, else 1).
+our $SCALE = $ENV{TEST_NGINX_TIMEOUT_SCALE}
+             || ($ENV{TEST_NGINX_USE_VALGRIND} ? 10 : 1);
+
 # The http{} preamble every gate test shares: the gate's Redis, and an
 # upstream that echoes what reached it (underscore spellings included).
+# Its 1s timeouts (timeout=, and connect_timeout= by default) are no
+# test's subject (those set their own): scaled, so that the first connect
+# of a worker still starting under valgrind is not a timeout.
 our $HTTP_CONFIG = <<'_EOC_';
     imprest_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT timeout=1s;
 
@@ -66,6 +76,10 @@ our $HTTP_CONFIG = <<'_EOC_';
         }
     }
 _EOC_
+$HTTP_CONFIG =~ s{timeout=1s;}{
+    my $ms = int(1000 * $SCALE);
+    $SCALE == 1 ? 'timeout=1s;' : "timeout=${ms}ms connect_timeout=${ms}ms;"
+}e;
 
 # Every block of every file logs every $imprest_* variable at http level,
 # as operators do (README, log_format): each location of each test then
@@ -604,10 +618,10 @@ sub error_log_file {
 }
 
 # Wait until the running nginx's error.log has $count (default 1) lines
-# containing $needle; false after $timeout seconds (default 3).
+# containing $needle; false after $timeout seconds (default 3), times $SCALE.
 sub wait_log {
     my ($needle, $timeout, $count) = @_;
-    my $end = Time::HiRes::time() + ($timeout // 3);
+    my $end = Time::HiRes::time() + ($timeout // 3) * $SCALE;
     while (1) {
         if (open my $fh, '<', error_log_file()) {
             local $/;
@@ -637,7 +651,7 @@ sub http_get {
     my $req = "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
               . join('', map { "$_\r\n" } @{ $o{headers} || [] }) . "\r\n";
     syswrite($s, $req) == length $req or return { error => "write: $!" };
-    my ($data, $end) = ('', $t0 + ($o{timeout} // 5));
+    my ($data, $end) = ('', $t0 + ($o{timeout} // 5 * $SCALE));
     my $sel = IO::Select->new($s);
     while (1) {
         my $left = $end - Time::HiRes::time();
@@ -681,7 +695,7 @@ sub bg_get {
 
 sub bg_wait {
     my ($h, $timeout) = @_;
-    my $end = Time::HiRes::time() + ($timeout // 5);
+    my $end = Time::HiRes::time() + ($timeout // 5 * $SCALE);
     while (waitpid($h->{pid}, POSIX::WNOHANG()) == 0) {
         if (Time::HiRes::time() > $end) {
             kill 'KILL', $h->{pid};
@@ -972,7 +986,7 @@ sub http_req {
         Time::HiRes::sleep($d) if $d > 0;
     }
     syswrite($s, $req) == length $req or return { error => "write: $!" };
-    my ($data, $end) = ('', Time::HiRes::time() + ($o{timeout} // 5));
+    my ($data, $end) = ('', Time::HiRes::time() + ($o{timeout} // 5 * $SCALE));
     my $sel = IO::Select->new($s);
     while (1) {
         my $left = $end - Time::HiRes::time();
