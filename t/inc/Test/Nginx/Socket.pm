@@ -1259,7 +1259,9 @@ Environment: C<TEST_NGINX_BINARY>, C<TEST_NGINX_LOAD_MODULES>,
 C<TEST_NGINX_SERVER_PORT>, C<TEST_NGINX_SERVROOT>, C<TEST_NGINX_TIMEOUT>,
 C<TEST_NGINX_LOG_LEVEL>, C<TEST_NGINX_EVENT_TYPE>, C<TEST_NGINX_SLEEP>,
 C<TEST_NGINX_CHECK_ACCUM_ERR_LOG>, C<TEST_NGINX_NO_CLEAN> (leave the last
-nginx running).  C<$TEST_NGINX_*> is expanded in the config sections,
+nginx running), C<TEST_NGINX_USE_VALGRIND> and
+C<TEST_NGINX_VALGRIND_EXIT_ON_FIRST_ERR> (see L</Valgrind>),
+C<TEST_NGINX_TIMEOUT_SCALE>.  C<$TEST_NGINX_*> is expanded in the config sections,
 C<user_files>, C<pipelined_requests> and C<tcp_listen>, as in the original (not in
 C<request>, C<raw_request> or C<more_headers>: use C<eval> and
 C<$ENV{...}> there); an unset variable fails the block.
@@ -1322,6 +1324,36 @@ and not the test file's.  An C<init> or C<post_setup_server_root> that dies
 bails the whole run out.  C<$TEST_NGINX_*> is not expanded in C<request>,
 C<raw_request> or C<more_headers>.
 
+=head2 Valgrind
+
+C<TEST_NGINX_USE_VALGRIND=1> (any number) runs nginx as the original
+does: C<valgrind --num-callers=100 -q --tool=memcheck --leak-check=full
+--keep-debuginfo=yes --show-possibly-lost=no --gen-suppressions=all>, plus
+C<--suppressions=valgrind.suppress> when that file is in the current
+directory, and C<--exit-on-first-error=yes --error-exitcode=1> with
+C<TEST_NGINX_VALGRIND_EXIT_ON_FIRST_ERR>; any other value is taken as the
+options (C<valgrind -q VALUE nginx ...>).  nginx keeps C<daemon off> and
+the file's master/worker setting (memcheck follows the forks); C<must_die>
+blocks run without valgrind, as in the original.  C<$UseValgrind> is
+visible to C<--- skip_eval> code in C<Test::Nginx::Util>, as there.
+
+Stricter than the original, which only prints what valgrind says: once a
+block's nginx has stopped (leaks are reported at exit), every valgrind
+report in F<stderr.log> or F<error.log> (an invalid read, write or free,
+a use of an uninitialised value, a leak, a process killed by a signal;
+not valgrind's warnings or summaries) fails the block's "no valgrind
+report" check, which names those with an C<ngx_http_imprest_*> frame and
+shows the first ten with the suppression C<--gen-suppressions> made for
+each; all of a test file's are appended to
+F<SERVROOT/valgrind-FILE.log>.
+
+C<TEST_NGINX_TIMEOUT_SCALE> (default 10 under valgrind, else 1)
+multiplies the runner's own waits: nginx's start (5 s) and graceful stop
+(3 s), the client's idle timeout (C<TEST_NGINX_TIMEOUT>, 3 s, or a
+block's C<--- timeout>), C<TEST_NGINX_SLEEP> and C<must_die>'s wait.  A
+C<--- timeout> in a block with C<--- abort> is when the client leaves on
+purpose and is never scaled.
+
 =head2 Self-test
 
 F<t/runner/selftest.sh> runs F<t/runner/pass/*.t> against a plain nginx
@@ -1333,7 +1365,7 @@ F<Client.pm> (requests, strict response parsing), F<TcpMock.pm>
 
 =head2 Not supported
 
-HUP reload, valgrind, check-leak, benchmark, stap, HTTP/2 and HTTP/3
+HUP reload, check-leak, benchmark, stap, HTTP/2 and HTTP/3
 modes; requests split into packets inside C<request eval> (use
 C<raw_request eval>); C<udp_*>, C<access_log>/C<no_access_log>,
 C<shutdown_error_log>, C<response_body_filters>, C<curl>, C<todo>,
