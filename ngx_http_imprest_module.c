@@ -12,6 +12,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_imprest_module.h"
+#include "ngx_http_imprest_core.h"
 #include "ngx_http_imprest_redis.h"
 #include "ngx_http_imprest_conf_redis.h"
 #include "ngx_http_imprest_script.h"
@@ -47,6 +48,7 @@ static ngx_int_t ngx_http_imprest_as_postconfiguration(ngx_conf_t *cf,
     ngx_http_imprest_main_conf_t *imcf);
 static ngx_int_t ngx_http_imprest_init_process(ngx_cycle_t *cycle);
 static void ngx_http_imprest_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_imprest_exit_master(ngx_cycle_t *cycle);
 
 
 static ngx_conf_post_handler_pt  ngx_http_imprest_realm_p =
@@ -331,7 +333,7 @@ ngx_module_t  ngx_http_imprest_module = {
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_imprest_exit_process,         /* exit process */
-    NULL,                                  /* exit master */
+    ngx_http_imprest_exit_master,          /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -1129,4 +1131,14 @@ ngx_http_imprest_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_imprest_cache_exit_worker();
     ngx_http_imprest_redis_exit_worker();
+    ngx_http_imprest_digest_free();
+}
+
+
+/* the master (and a single process, after exit_process) hashes too */
+
+static void
+ngx_http_imprest_exit_master(ngx_cycle_t *cycle)
+{
+    ngx_http_imprest_digest_free();
 }

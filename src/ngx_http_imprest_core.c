@@ -178,15 +178,24 @@ ngx_http_imprest_token_check(const char *type, const unsigned char *tok,
  * EVP_sha256() makes each EVP_Digest() look the algorithm up again, under
  * locks, and allocate a context: the algorithm is fetched once and one
  * context reused.  Callers are single-threaded (nginx workers, the CLI).
+ * ngx_http_imprest_digest_free() releases both: nginx unloads the module
+ * at exit, and with it the only pointers to them.
  */
+
+static EVP_MD_CTX    *ngx_http_imprest_digest_ctx;
+static const EVP_MD  *ngx_http_imprest_digest_md;
+
 
 int
 ngx_http_imprest_digest(const unsigned char *data, size_t len,
     unsigned char *out)
 {
     unsigned int         n;
-    static EVP_MD_CTX   *ctx;
-    static const EVP_MD *md;
+    EVP_MD_CTX          *ctx;
+    const EVP_MD        *md;
+
+    ctx = ngx_http_imprest_digest_ctx;
+    md = ngx_http_imprest_digest_md;
 
     if (md == NULL) {
 #if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
@@ -197,6 +206,8 @@ ngx_http_imprest_digest(const unsigned char *data, size_t len,
         if (md == NULL) {
             return -1;
         }
+
+        ngx_http_imprest_digest_md = md;
     }
 
     if (ctx == NULL) {
@@ -204,6 +215,8 @@ ngx_http_imprest_digest(const unsigned char *data, size_t len,
         if (ctx == NULL) {
             return -1;
         }
+
+        ngx_http_imprest_digest_ctx = ctx;
     }
 
     n = 0;
@@ -217,6 +230,19 @@ ngx_http_imprest_digest(const unsigned char *data, size_t len,
     }
 
     return 0;
+}
+
+
+void
+ngx_http_imprest_digest_free(void)
+{
+    EVP_MD_CTX_free(ngx_http_imprest_digest_ctx);
+    ngx_http_imprest_digest_ctx = NULL;
+
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+    EVP_MD_free((EVP_MD *) ngx_http_imprest_digest_md);
+#endif
+    ngx_http_imprest_digest_md = NULL;
 }
 
 

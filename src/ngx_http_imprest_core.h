@@ -69,6 +69,12 @@ int ngx_http_imprest_digest(const unsigned char *data, size_t len,
     unsigned char *out);
 
 /*
+ * Frees what ngx_http_imprest_digest() keeps between calls (the next call
+ * makes it again): at process exit, as nginx unloads the module.
+ */
+void ngx_http_imprest_digest_free(void);
+
+/*
  * Lower-case hex SHA-256 of data into out (64 bytes, not NUL-terminated).
  * Returns 0, or -1 when OpenSSL fails.
  */

@@ -3,7 +3,7 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer, optionally with a dynamic
 # module built in the same tree with the same flags.
 #
-#   tools/build-nginx-src.sh OUTDIR [asan|plain] [MODULE_DIR]
+#   tools/build-nginx-src.sh OUTDIR [asan|valgrind|plain] [MODULE_DIR]
 #
 # Why: Debian's nginx-dev tree has no nginx sources, so neither nginx nor
 # the module can be sanitized there; and the module's `config` must also
@@ -69,13 +69,14 @@ if [ "${1:-}" = "--env" ]; then
 fi
 
 [ $# -ge 1 ] && [ $# -le 3 ] || {
-    echo "usage: $0 OUTDIR [asan|plain] [MODULE_DIR]" >&2; exit 2; }
+    echo "usage: $0 OUTDIR [asan|valgrind|plain] [MODULE_DIR]" >&2; exit 2; }
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SRC_CACHE=$REPO/build/nginx-src
 FLAVOUR=${2:-asan}
 MODULE_DIR=${3:-}
-case $FLAVOUR in asan|plain) ;; *) die "flavour must be asan or plain";; esac
+case $FLAVOUR in asan|valgrind|plain) ;;
+    *) die "flavour must be asan, valgrind or plain";; esac
 mkdir -p "$1"
 OUTDIR=$(cd "$1" && pwd)
 if [ -n "$MODULE_DIR" ]; then
@@ -235,6 +236,12 @@ if [ "$FLAVOUR" = asan ]; then
         CC_OPT="$CC_OPT -fno-sanitize=pointer-overflow -mllvm -asan-use-private-alias=1"
         LD_OPT="$LD_OPT -fno-sanitize=pointer-overflow"
     fi
+fi
+if [ "$FLAVOUR" = valgrind ]; then
+    # For memcheck (make valgrind): no sanitizer, symbols, and
+    # NGX_DEBUG_PALLOC=1 so that every pool allocation is its own malloc()
+    # and memcheck sees a read or write past one (see the asan flavour).
+    CC_OPT="-g -O1 -fno-omit-frame-pointer -DNGX_DEBUG_PALLOC=1"
 fi
 
 CONF_ARGS=(

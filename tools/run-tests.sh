@@ -1,8 +1,9 @@
 #!/bin/bash
 # Runs the Test::Nginx suite against a private redis-server that this
 # script starts and stops, after the runner's self-test (t/runner/) when no
-# files are named.  Called by `make test` (after the build) and by
-# `make asan` with TEST_NGINX_BINARY / TEST_NGINX_LOAD_MODULES overridden.
+# files are named.  Called by `make test` (after the build), and by
+# `make asan` and `make valgrind` with TEST_NGINX_BINARY /
+# TEST_NGINX_LOAD_MODULES overridden (and TEST_NGINX_USE_VALGRIND set).
 set -u
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,10 +41,12 @@ for i in $(seq 50); do
 done
 
 # A whole run (no files named) first proves our Test::Nginx::Socket
-# (t/inc) can fail, on the suite's ports, against nginx without the module.
+# (t/inc) can fail, on the suite's ports, against nginx without the module
+# (and without valgrind: the self-test runs its valgrind cases itself).
 selftest=0
 if [ $# -eq 0 ]; then
-    env -u TEST_NGINX_LOAD_MODULES t/runner/selftest.sh || selftest=1
+    env -u TEST_NGINX_LOAD_MODULES -u TEST_NGINX_USE_VALGRIND \
+        t/runner/selftest.sh || selftest=1
 fi
 
 inc="-I t/lib"

@@ -2,7 +2,9 @@
 # Self-test of our Test::Nginx::Socket work-alike (t/inc) against a plain
 # nginx: every t/runner/pass/*.t must pass, and every t/runner/fail/*.t must
 # FAIL with TAP lines matching each of its "# expect-fail: REGEX" comments,
-# so a runner that cannot fail is caught too.
+# so a runner that cannot fail is caught too.  With valgrind and an nginx
+# that has symbols (make valgrind's build), t/runner/valgrind/ too: pass*.t
+# must pass under TEST_NGINX_USE_VALGRIND=1, fail*.t must fail likewise.
 #
 #   t/runner/selftest.sh            (from anywhere; exits 0 when all is well)
 #
@@ -15,6 +17,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
+# the valgrind cases below set it themselves
+unset TEST_NGINX_USE_VALGRIND
 export TEST_NGINX_SELFTEST=1
 export TEST_NGINX_BINARY="${TEST_NGINX_BINARY:-/usr/sbin/nginx}"
 if [ -z "${TEST_NGINX_SERVER_PORT:-}" ]; then
@@ -50,14 +54,14 @@ if ! prove -I t/inc t/runner/pass/; then
     status=1
 fi
 
-echo "== negative self-tests (must fail, for the stated reason)"
-for t in t/runner/fail/*.t; do
+expect_fail() {  # FILE: it must fail, with TAP lines as it says
+    t=$1
     out=$(prove -I t/inc -v "$t" 2>&1)
     rc=$?
     if [ "$rc" -eq 0 ]; then
         echo "FAILED  $t passed but must fail"
         status=1
-        continue
+        return
     fi
     missing=''
     while IFS= read -r re; do
@@ -77,7 +81,29 @@ EOF
     else
         echo "ok      $t fails as expected"
     fi
+}
+
+echo "== negative self-tests (must fail, for the stated reason)"
+for t in t/runner/fail/*.t; do
+    expect_fail "$t"
 done
+
+# valgrind reports name nginx's frames only when the binary has symbols,
+# and the suppressions (./valgrind.suppress) match those names.
+echo "== valgrind mode (TEST_NGINX_USE_VALGRIND)"
+if ! command -v valgrind >/dev/null 2>&1; then
+    echo "skipped: no valgrind in PATH (make valgrind installs it)"
+elif ! nm "$TEST_NGINX_BINARY" 2>/dev/null | grep -q ' T ngx_alloc$'; then
+    echo "skipped: $TEST_NGINX_BINARY has no symbols (make valgrind's has)"
+else
+    if ! prove -I t/inc t/runner/valgrind/pass*.t; then
+        echo "selftest: FAILED: a valgrind self-test failed"
+        status=1
+    fi
+    for t in t/runner/valgrind/fail*.t; do
+        expect_fail "$t"
+    done
+fi
 
 if [ "$status" -eq 0 ]; then
     echo "selftest: OK"

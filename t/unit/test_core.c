@@ -394,6 +394,19 @@ test_digest(void)
     n = ngx_http_imprest_base64url_encode(raw, sizeof(raw), b64);
     CHECK(memcmp(b64, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", 43)
           != 0);
+
+    /*
+     * what nginx's exit hooks call (exit_process, then exit_master in a
+     * single process): twice is harmless, and a later digest is made anew
+     * (under ASan a stale context would be a use after free)
+     */
+    ngx_http_imprest_digest_free();
+    ngx_http_imprest_digest_free();
+    memset(hex, 'x', sizeof(hex));
+    CHECK(ngx_http_imprest_digest_hex(S("abc"), hex) == 0);
+    CHECK(memcmp(hex, "ba7816bf8f01cfea414140de5dae2223"
+                      "b00361a396177a9cb410ff61f20015ad", 64) == 0);
+    ngx_http_imprest_digest_free();
 }
 
 

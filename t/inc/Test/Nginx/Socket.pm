@@ -55,6 +55,23 @@ our $Sleep = $ENV{TEST_NGINX_SLEEP} || 0.015;
 our $StartTimeout = 5;      # seconds for nginx to start listening
 our $StopGrace = 3;         # seconds between SIGQUIT and SIGKILL
 
+# TEST_NGINX_USE_VALGRIND as in the original: a number runs nginx under
+# valgrind memcheck with the original's options (and ./valgrind.suppress
+# when there is one), any other value is the valgrind options themselves.
+# Unlike the original, a valgrind report fails the block (see
+# _valgrind_reports).  must_die blocks run without it, as there.
+our $UseValgrind = $ENV{TEST_NGINX_USE_VALGRIND};
+our $ValgrindExitOnFirstErr = $ENV{TEST_NGINX_VALGRIND_EXIT_ON_FIRST_ERR};
+our $ValgrindSuppressions = 'valgrind.suppress';
+
+# Every wait of the runner (nginx's start and stop, the client's idle
+# timeout, the pause before the error log is read) is multiplied by
+# TEST_NGINX_TIMEOUT_SCALE, 10 by default under valgrind: memcheck runs
+# nginx 20-50 times slower.  A block's own --- timeout that goes with
+# --- abort is when the client gives up on purpose: never scaled.
+our $TimeoutScale = $ENV{TEST_NGINX_TIMEOUT_SCALE}
+                    || ($UseValgrind ? 10 : 1);
+
 our @EnvToNginx;
 our @BlockPreprocessors;
 our @ResponseBodyChecks;
@@ -140,6 +157,16 @@ sub bail_out {
 # ---------------------------------------------------------------------------
 
 sub run_tests {
+    bail_out("TEST_NGINX_TIMEOUT_SCALE must be a positive number, not "
+             . "\"$TimeoutScale\"")
+        unless $TimeoutScale =~ /^\d+(?:\.\d+)?$/ && $TimeoutScale > 0;
+    $StartTimeout *= $TimeoutScale;
+    $StopGrace *= $TimeoutScale;
+    $Sleep *= $TimeoutScale;
+    bail_out('TEST_NGINX_USE_VALGRIND is set but there is no valgrind '
+             . 'in PATH') if $UseValgrind && !_find_binary('valgrind');
+    unlink _valgrind_log() if $UseValgrind;
+
     $ENV{TEST_NGINX_SERVER_PORT} = $ServerPort
         unless defined $ENV{TEST_NGINX_SERVER_PORT};
 
@@ -154,7 +181,9 @@ sub run_tests {
     for my $block (Test::Base::blocks()) {
         $_->($block) for @BlockPreprocessors;
         $block->set_value('name', "$0 " . $block->name);
-        next if eval { run_test($block); 1 };
+        my $ok = eval { run_test($block); 1 };
+        _valgrind_todo_end();
+        next if $ok;
         Test::More::fail($block->name . " - test runner error: $@");
         if ($Nginx && $Nginx->pid) {
             $Nginx->stop($StopGrace);
@@ -227,7 +256,8 @@ sub run_test {
         return;
     }
 
-    $err = $srv->start(early_error_log => _version_ge('1.19.5'));
+    $err = $srv->start(early_error_log => _version_ge('1.19.5'),
+                       wrapper => _valgrind_argv());
     return Test::More::fail("$name - cannot start nginx: $err") if $err;
     $Nginx = $srv;
 
@@ -241,6 +271,7 @@ sub run_test {
 
     # As the original: once nginx is up, in package Test::Nginx::Util under
     # its strict and warnings, and a failure ends the whole run.
+    _valgrind_todo_start($block);
     Test::Nginx::Util::_run_init($block) if $block->init;
 
     $ErrLogPos = 0;
@@ -282,7 +313,30 @@ sub run_test {
         }
     }
 
+    _valgrind_todo_end();
     _stop_nginx($block);
+}
+
+# --- valgrind_todo: REASON (our extension; Imprest::Test sets it from
+# t/valgrind.todo): under valgrind, the block's own checks -- responses,
+# error log, init's -- are TODO, reported but not failing, because they
+# bound times memcheck's slowness breaks; the checks made once nginx has
+# stopped (clean exit, no crash, no valgrind report) still fail it.
+my $InValgrindTodo;
+
+sub _valgrind_todo_start {
+    my ($block) = @_;
+    my $why = $block->valgrind_todo;
+    return unless $UseValgrind && defined $why;
+    $why =~ s/^\s+|\s+$//g;
+    Test::More->builder->todo_start("under valgrind: $why");
+    $InValgrindTodo = 1;
+}
+
+sub _valgrind_todo_end {
+    return unless $InValgrindTodo;
+    Test::More->builder->todo_end;
+    $InValgrindTodo = 0;
 }
 
 sub cleanup {
@@ -370,6 +424,100 @@ sub _scan_logs {
     _extra_check(!@bad,
         "$name - no [alert], [emerg], crash or sanitizer report in the logs",
         "found in error.log/stderr.log:\n" . join '', @show);
+
+    return unless $srv->{valgrind};
+    my @reports = _valgrind_reports($srv->error_log, $srv->stderr_log);
+    my $ours = grep { $_->{ours} } @reports;
+    my $last = $#reports > 9 ? 9 : $#reports;
+    my $text = join "\n", map { $_->{text} } @reports[0 .. $last];
+    _extra_check(!@reports, "$name - no valgrind report",
+        scalar(@reports) . " valgrind report(s), $ours with a frame of "
+        . "ngx_http_imprest_* (all of them in " . _valgrind_log() . "):\n$text");
+    _append_valgrind_log($srv, $name, \@reports) if @reports;
+}
+
+# The argv that runs nginx under valgrind, as the original builds it, or
+# undef.
+sub _valgrind_argv {
+    return undef unless $UseValgrind;
+    my @argv = ('valgrind');
+    if ($UseValgrind =~ /^\d+$/) {
+        push @argv, qw(--num-callers=100 -q --tool=memcheck --leak-check=full
+                       --keep-debuginfo=yes --show-possibly-lost=no);
+        push @argv, qw(--exit-on-first-error=yes --error-exitcode=1)
+            if $ValgrindExitOnFirstErr;
+        push @argv, '--gen-suppressions=all';
+        push @argv, "--suppressions=$ValgrindSuppressions"
+            if -f $ValgrindSuppressions;
+    } else {
+        push @argv, '-q', split ' ', $UseValgrind;
+    }
+    return \@argv;
+}
+
+# Valgrind's reports in the logs: its lines are "==PID== text"; a report
+# is a line of text at the margin and the indented lines ("at", "by",
+# "Address ...") up to the next blank "==PID==" line, followed by the
+# suppression --gen-suppressions=all prints for it ("{" ... "}", no
+# prefix).  Every report counts (error, leak, a process killed by a
+# signal) except valgrind's warnings and the summaries it prints without
+# -q.  Returns [{ text, ours }], ours when a frame is ngx_http_imprest_*.
+my $VgNotAReport = qr/^(?:Warning:|WARNING:|HEAP SUMMARY|LEAK SUMMARY
+    |ERROR SUMMARY|For (?:counts|lists)\b|Memcheck,|Copyright|Using Valgrind
+    |Command:|Parent PID:|Rerun with|To see (?:them|the)|in use at exit:
+    |total heap usage:|(?:definitely|indirectly|possibly)\ lost:
+    |still\ reachable:|suppressed:|of\ which\ reachable|All heap blocks
+    |Reachable blocks|Use --track-origins|Searching for pointers
+    |checked [\d,]+ bytes)/x;
+
+sub _valgrind_reports {
+    my @logs = @_;
+    my @reports;
+    for my $log (@logs) {
+        my ($lines) = Test::Nginx::Local::Server::read_log($log, 0);
+        my ($cur, $supp);
+        for my $line (@$lines) {
+            if (defined $supp) {
+                $supp .= $line;
+                if ($line =~ /^\}\s*$/) {
+                    $reports[-1]{text} .= $supp if @reports;
+                    undef $supp;
+                }
+                next;
+            }
+            if ($line =~ /^\{\s*$/) {
+                $supp = $line;
+                next;
+            }
+            my ($body) = $line =~ /^==\d+== ?(.*)$/s or next;
+            if ($body =~ /^\s*$/) {
+                undef $cur;
+            } elsif ($body =~ /^\S/) {
+                undef $cur;
+                next if $body =~ $VgNotAReport;
+                $cur = { text => $line, ours => 0 };
+                push @reports, $cur;
+            } elsif ($cur) {
+                $cur->{text} .= $line;
+                $cur->{ours} = 1 if $body =~ /\bngx_http_imprest_/;
+            }
+        }
+    }
+    return @reports;
+}
+
+# A test file's reports, block by block, in SERVROOT/valgrind-FILE.log
+# (each block starts with a fresh logs/); emptied when the file starts.
+sub _valgrind_log {
+    my ($file) = $0 =~ m{([^/]+?)(?:\.t)?$};
+    return "$ServRoot/valgrind-$file.log";
+}
+
+sub _append_valgrind_log {
+    my ($srv, $name, $reports) = @_;
+    open my $fh, '>>', _valgrind_log() or return;
+    print {$fh} "=== $name\n", map { "$_->{text}\n" } @$reports;
+    close $fh;
 }
 
 # Extra checks always report a failure; they report a pass only when the
@@ -399,7 +547,7 @@ sub _run_must_die {
         return Test::More::fail("$name - cannot start nginx: $err") if $err;
         $Nginx = $srv;
 
-        if ($srv->wait_exit($Timeout)) {
+        if ($srv->wait_exit($Timeout * $TimeoutScale)) {
             my $status = $srv->exit_status;
             if (!defined $status || ($status & 127)) {
                 Test::More::fail("$name - nginx must die with an error, not "
@@ -562,8 +710,9 @@ sub _run_requests {
     my ($conns, $pipelined) = _build_connections($block) or return;
 
     my $timeout = _parse_time($block->timeout);
-    $timeout = $Timeout unless defined $timeout;
     my $abort = defined $block->abort;
+    $timeout *= $TimeoutScale if defined $timeout && !$abort;
+    $timeout = $Timeout * $TimeoutScale unless defined $timeout;
     my $ignore = defined $block->ignore_response;
     my $total = 0;
     $total += @{ $_->{heads} } for @$conns;
@@ -1040,6 +1189,10 @@ BEGIN {
     }
 }
 
+# As in the original's Util: `--- skip_eval: N: $UseValgrind` works.
+our $UseValgrind;
+*UseValgrind = \$Test::Nginx::Socket::UseValgrind;
+
 sub _run_init {
     my ($block) = @_;
     my $name = $block->name;
@@ -1126,13 +1279,16 @@ C<raw_response_headers_unlike>, C<error_log>, C<no_error_log>,
 C<grep_error_log>, C<grep_error_log_out>, C<wait>, C<tcp_listen>,
 C<tcp_reply>, C<tcp_reply_delay>, C<tcp_query>, C<tcp_query_len>,
 C<tcp_no_close>, C<tcp_shutdown>, C<must_die>, C<skip_eval>,
-C<skip_nginx>, and Test::Base's C<ONLY>, C<SKIP>, C<LAST>.
+C<skip_nginx>, and Test::Base's C<ONLY>, C<SKIP>, C<LAST>; and one of
+ours, C<valgrind_todo> (see L</Valgrind>).
 
 Environment: C<TEST_NGINX_BINARY>, C<TEST_NGINX_LOAD_MODULES>,
 C<TEST_NGINX_SERVER_PORT>, C<TEST_NGINX_SERVROOT>, C<TEST_NGINX_TIMEOUT>,
 C<TEST_NGINX_LOG_LEVEL>, C<TEST_NGINX_EVENT_TYPE>, C<TEST_NGINX_SLEEP>,
 C<TEST_NGINX_CHECK_ACCUM_ERR_LOG>, C<TEST_NGINX_NO_CLEAN> (leave the last
-nginx running).  C<$TEST_NGINX_*> is expanded in the config sections,
+nginx running), C<TEST_NGINX_USE_VALGRIND> and
+C<TEST_NGINX_VALGRIND_EXIT_ON_FIRST_ERR> (see L</Valgrind>),
+C<TEST_NGINX_TIMEOUT_SCALE>.  C<$TEST_NGINX_*> is expanded in the config sections,
 C<user_files>, C<pipelined_requests> and C<tcp_listen>, as in the original (not in
 C<request>, C<raw_request> or C<more_headers>: use C<eval> and
 C<$ENV{...}> there); an unset variable fails the block.
@@ -1195,6 +1351,43 @@ and not the test file's.  An C<init> or C<post_setup_server_root> that dies
 bails the whole run out.  C<$TEST_NGINX_*> is not expanded in C<request>,
 C<raw_request> or C<more_headers>.
 
+=head2 Valgrind
+
+C<TEST_NGINX_USE_VALGRIND=1> (any number) runs nginx as the original
+does: C<valgrind --num-callers=100 -q --tool=memcheck --leak-check=full
+--keep-debuginfo=yes --show-possibly-lost=no --gen-suppressions=all>, plus
+C<--suppressions=valgrind.suppress> when that file is in the current
+directory, and C<--exit-on-first-error=yes --error-exitcode=1> with
+C<TEST_NGINX_VALGRIND_EXIT_ON_FIRST_ERR>; any other value is taken as the
+options (C<valgrind -q VALUE nginx ...>).  nginx keeps C<daemon off> and
+the file's master/worker setting (memcheck follows the forks); C<must_die>
+blocks run without valgrind, as in the original.  C<$UseValgrind> is
+visible to C<--- skip_eval> code in C<Test::Nginx::Util>, as there.
+
+Stricter than the original, which only prints what valgrind says: once a
+block's nginx has stopped (leaks are reported at exit), every valgrind
+report in F<stderr.log> or F<error.log> (an invalid read, write or free,
+a use of an uninitialised value, a leak, a process killed by a signal;
+not valgrind's warnings or summaries) fails the block's "no valgrind
+report" check, which names those with an C<ngx_http_imprest_*> frame and
+shows the first ten with the suppression C<--gen-suppressions> made for
+each; all of a test file's are appended to
+F<SERVROOT/valgrind-FILE.log>.
+
+C<TEST_NGINX_TIMEOUT_SCALE> (default 10 under valgrind, else 1)
+multiplies the runner's own waits: nginx's start (5 s) and graceful stop
+(3 s), the client's idle timeout (C<TEST_NGINX_TIMEOUT>, 3 s, or a
+block's C<--- timeout>), C<TEST_NGINX_SLEEP> and C<must_die>'s wait.  A
+C<--- timeout> in a block with C<--- abort> is when the client leaves on
+purpose and is never scaled.
+
+A block with C<--- valgrind_todo: REASON> (our own section; the
+original ignores it) runs under valgrind with its own checks (responses,
+error log, C<init>'s) as TODO, reported but not failing: for blocks whose
+assertions bound times that memcheck's slowness breaks.  The checks made
+once nginx has stopped (a clean exit, no crash, no valgrind report) still
+fail it.  Without valgrind the section does nothing.
+
 =head2 Self-test
 
 F<t/runner/selftest.sh> runs F<t/runner/pass/*.t> against a plain nginx
@@ -1206,7 +1399,7 @@ F<Client.pm> (requests, strict response parsing), F<TcpMock.pm>
 
 =head2 Not supported
 
-HUP reload, valgrind, check-leak, benchmark, stap, HTTP/2 and HTTP/3
+HUP reload, check-leak, benchmark, stap, HTTP/2 and HTTP/3
 modes; requests split into packets inside C<request eval> (use
 C<raw_request eval>); C<udp_*>, C<access_log>/C<no_access_log>,
 C<shutdown_error_log>, C<response_body_filters>, C<curl>, C<todo>,

@@ -89,11 +89,15 @@ sub _touch_time {
 
 # Start nginx in the foreground: -p ROOT/ -c conf/nginx.conf, stdout and
 # stderr into logs/stderr.log, early (pre-config) errors into logs/error.log
-# when the binary supports -e.
+# when the binary supports -e.  wrapper: an argv to run nginx under
+# (valgrind and its options); the pid is then the wrapper's, which is
+# nginx itself as valgrind does not fork.
 sub start {
     my ($self, %o) = @_;
     my @cmd = ($self->{binary}, '-p', "$self->{root}/", '-c', $self->{conf});
     push @cmd, '-e', $self->{error_log} if $o{early_error_log};
+    unshift @cmd, @{ $o{wrapper} } if $o{wrapper};
+    $self->{valgrind} = $o{wrapper} ? 1 : 0;
 
     local $| = 1;
     my $pid = fork;
