@@ -22,12 +22,6 @@ our $CONFIG = $Imprest::Test::AS_CONFIG . <<'_EOC_';
         imprest_user $http_x_test_user;
         imprest_connections;
     }
-    location /api2/ {
-        imprest_gate on;
-        imprest_require_scope money_in;
-        rewrite ^/api2/(.*)$ /api/$1 break;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_UPSTREAM_PORT;
-    }
 _EOC_
 
 # "--- consent_role: admin" sets imprest_consent_role on /oauth/authorize

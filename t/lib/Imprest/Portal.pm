@@ -29,8 +29,10 @@ our $ISSUER = 'https://as.example';
 # The shared preamble, with a connect timeout that a loaded machine under
 # ASan does not run past while the worker loads the scripts (an [error]
 # line would fail the block; the requests themselves wait for nothing).
+# (scaled under valgrind like the preamble's own timeout)
+my $CONNECT_MS = 5000 * $Imprest::Test::SCALE;
 (our $PORTAL_HTTP_CONFIG = $Imprest::Test::HTTP_CONFIG)
-    =~ s/(imprest_redis [^;]*timeout=1s)/$1 connect_timeout=5s/
+    =~ s/(imprest_redis [^;]*timeout=[^; ]+)/$1 connect_timeout=${CONNECT_MS}ms/
     or die 'Imprest::Portal: the preamble has changed';
 $PORTAL_HTTP_CONFIG .= <<"_EOC_";
     imprest_issuer $ISSUER;

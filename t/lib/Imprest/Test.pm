@@ -449,8 +449,10 @@ our $NOT_FOUND = "*1\r\n:0\r\n";
 # attempt is in progress (a non-blocking connect() on loopback always says
 # EINPROGRESS first), failed when that attempt is refused.  Both fail
 # closed; tests of the endpoints' 503 accept either.
+# (a command queued while the worker's connect to a closed port is still
+# in progress fails when it is refused: "no reply: Connection refused")
 our $REDIS_DOWN =
-    qr/imprest: redis (?:unavailable|[\d.]+:\d+: no reply: connection closed)/;
+    qr/imprest: redis (?:unavailable|[\d.]+:\d+: no reply: (?:connection closed|Connection refused))/;
 
 sub resp_bulk { my ($s) = @_; return '$' . length($s) . "\r\n$s\r\n" }
 
