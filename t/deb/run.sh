@@ -335,7 +335,7 @@ imprest user add alice --name "Alice Example" >/dev/null \
     && imprest org add $org --name "Acme Ltd" >/dev/null \
     && imprest member add alice $org >/dev/null \
     || abort "seed Redis with $ctl"
-token=$(imprest token mint --user alice --client deb-test \
+token=$(imprest --json token mint --user alice --client deb-test \
         --scope money_in --org $org \
         | sed -n 's/.*"access_token" *: *"\([^"]*\)".*/\1/p')
 case $token in
