@@ -17,7 +17,7 @@ CORE_HDRS  := src/ngx_http_imprest_core.h src/ngx_http_imprest_schema.h
 MODULE_SRCS := config ngx_http_imprest_module.c $(wildcard src/*.c src/*.h)
 
 .PHONY: all deps lua-check module imprestctl unit fuzz test test-nginx asan demo bench clean check-examples install test-prometheus valgrind
-.PHONY: reload-test soak http2-test
+.PHONY: reload-test soak http2-test fuzz-long
 
 all: module imprestctl
 
@@ -78,6 +78,13 @@ FUZZ_SECONDS ?= 60
 
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
+
+# the long run: each target FUZZ_RUNS executions, logs and corpora kept
+# in build/fuzz/long/
+FUZZ_RUNS ?= 10000000
+
+fuzz-long: deps
+	@FUZZ_RUNS=$(FUZZ_RUNS) tools/fuzz.sh
 
 # The README's test command: unit tests, conf examples, the Test::Nginx
 # suite on a private Redis, the demo walkthrough as a smoke test, a real

@@ -474,3 +474,39 @@ ngx_http_imprest_token_type_valid(const char *type)
            && type[2] == '\0';
 }
 
+
+int
+ngx_http_imprest_bearer_parse(const unsigned char *value, size_t len,
+    const unsigned char **tok, size_t *tok_len)
+{
+    size_t                i;
+    const unsigned char  *p, *last;
+    static const char     scheme[] = "bearer";
+
+    /* another scheme, or a longer name such as "Bearers", is not ours */
+    if (len < 6 || (len > 6 && value[6] != ' ' && value[6] != '\t')) {
+        return NGX_HTTP_IMPREST_BEARER_DECLINED;
+    }
+
+    for (i = 0; i < 6; i++) {
+        if ((value[i] | 0x20) != (unsigned char) scheme[i]) {
+            return NGX_HTTP_IMPREST_BEARER_DECLINED;
+        }
+    }
+
+    p = value + 6;
+    last = value + len;
+
+    if (p == last || *p != ' ') {
+        return NGX_HTTP_IMPREST_BEARER_MALFORMED;
+    }
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    *tok = p;
+    *tok_len = last - p;
+
+    return NGX_HTTP_IMPREST_BEARER_OK;
+}

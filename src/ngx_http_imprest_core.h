@@ -61,6 +61,22 @@ int ngx_http_imprest_token_check(const char *type, const unsigned char *tok,
     size_t len);
 
 /*
+ * An Authorization header value for the Bearer scheme (RFC 6750 2.1:
+ * credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive,
+ * RFC 9110 11.1).  Returns NGX_HTTP_IMPREST_BEARER_OK with *tok, *tok_len
+ * set to what follows the spaces (not checked: token_check does that),
+ * NGX_HTTP_IMPREST_BEARER_DECLINED for another scheme (the request has no
+ * bearer token), NGX_HTTP_IMPREST_BEARER_MALFORMED for "Bearer" not
+ * followed by a space.
+ */
+#define NGX_HTTP_IMPREST_BEARER_OK          0
+#define NGX_HTTP_IMPREST_BEARER_DECLINED    1
+#define NGX_HTTP_IMPREST_BEARER_MALFORMED   2
+
+int ngx_http_imprest_bearer_parse(const unsigned char *value, size_t len,
+    const unsigned char **tok, size_t *tok_len);
+
+/*
  * Raw SHA-256 of data into out (NGX_HTTP_IMPREST_DIGEST_LEN bytes), for
  * example for the RFC 7636 S256 code challenge.  Returns 0, or -1 when
  * OpenSSL fails.

@@ -194,8 +194,10 @@ ngx_http_imprest_outcome_e
 ngx_http_imprest_gate_read_token(ngx_http_request_t *r,
     ngx_http_imprest_ctx_t *ctx, ngx_http_imprest_main_conf_t *imcf)
 {
+    size_t            len;
     u_char           *p, *last, *key;
     ngx_str_t         arg, *prefix;
+    const u_char     *tok;
     ngx_table_elt_t  *h;
 
     h = r->headers_in.authorization;
@@ -212,30 +214,24 @@ ngx_http_imprest_gate_read_token(ngx_http_request_t *r,
         return NGX_HTTP_IMPREST_NO_TOKEN;
     }
 
-    p = h->value.data;
-    last = p + h->value.len;
-
     /*
      * RFC 6750 2.1: credentials = "Bearer" 1*SP b64token; the scheme is
      * case-insensitive (RFC 9110 11.1).  Another scheme is "no token".
      */
-    if (last - p < 6 || ngx_strncasecmp(p, (u_char *) "bearer", 6) != 0
-        || (last - p > 6 && p[6] != ' ' && p[6] != '\t'))
+    switch (ngx_http_imprest_bearer_parse(h->value.data, h->value.len,
+                                          &tok, &len))
     {
+    case NGX_HTTP_IMPREST_BEARER_DECLINED:
         ctx->description = "a bearer token is required";
         return NGX_HTTP_IMPREST_NO_TOKEN;
-    }
 
-    p += 6;
-
-    if (p == last || *p != ' ') {
+    case NGX_HTTP_IMPREST_BEARER_MALFORMED:
         ctx->description = "malformed Authorization header";
         return NGX_HTTP_IMPREST_INVALID_TOKEN;
     }
 
-    while (p < last && *p == ' ') {
-        p++;
-    }
+    p = (u_char *) tok;
+    last = p + len;
 
     /* RFC 6750 2: one method only */
     if (ngx_http_arg(r, (u_char *) "access_token", 12, &arg) == NGX_OK) {

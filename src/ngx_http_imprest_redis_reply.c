@@ -15,13 +15,10 @@
 
 #include "ngx_http_imprest_redis_int.h"
 #include "ngx_http_imprest_metrics.h"
+#include "ngx_http_imprest_resp.h"
 
 
-/*
- * Elements in one array: a user's 10,000 organizations are 20,000
- * (id, name) elements.  What one reply may hold overall is max_reply=.
- */
-#define NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS  65536
+#define NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS  NGX_HTTP_IMPREST_RESP_MAX_ELEMENTS
 
 
 static void ngx_http_imprest_redis_deliver(ngx_http_imprest_redis_peer_t *p,
@@ -29,7 +26,6 @@ static void ngx_http_imprest_redis_deliver(ngx_http_imprest_redis_peer_t *p,
 static void ngx_http_imprest_redis_free_object(void *obj);
 static ngx_int_t ngx_http_imprest_redis_admit(const redisReadTask *task,
     size_t size, size_t elements);
-static ngx_int_t ngx_http_imprest_redis_solicited(const redisReadTask *task);
 static void ngx_http_imprest_redis_free_reply(redisReply *reply);
 static void *ngx_http_imprest_redis_create_array(const redisReadTask *task,
     int elements);
@@ -247,7 +243,8 @@ ngx_http_imprest_redis_free_object(void *obj)
  * an array may have at most NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS elements.
  * A reply over either limit is discarded as it is read (its objects are
  * never built), so the one command that asked fails and the link, and
- * every command pipelined behind it, carries on.
+ * every command pipelined behind it, carries on.  The decision is
+ * ngx_http_imprest_resp_admit() (nginx-free, fuzzed by t/fuzz/fuzz_resp.c).
  *
  * Returns 1 to build the object, 0 to fail the reader (hiredis then
  * drops the link: a reply nobody asked for), -1 to discard it.
@@ -257,72 +254,50 @@ static ngx_int_t
 ngx_http_imprest_redis_admit(const redisReadTask *task, size_t size,
     size_t elements)
 {
-    ngx_http_imprest_redis_peer_t  *p;
-
-    if (!ngx_http_imprest_redis_solicited(task)) {
-        return 0;
-    }
+    int                              oversized;
+    ngx_http_imprest_resp_verdict_e  v;
+    ngx_http_imprest_redis_peer_t   *p;
 
     p = ngx_http_imprest_redis_peer;
 
-    if (task->parent == NULL) {
-        p->reply_size = 0;
-        p->oversized = 0;
+    if (p == NULL) {
+        return 0;
     }
 
-    if (p->oversized) {
-        return -1;
-    }
+    oversized = p->oversized;
 
-    p->reply_size += size + elements * sizeof(redisReply *)
-                     + sizeof(redisReply);
+    v = ngx_http_imprest_resp_admit(task, size, elements,
+                                    p->parsed < p->sent, p->conf->max_reply,
+                                    &p->reply_size, &oversized);
 
-    if (elements > NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS
-        || p->reply_size > p->conf->max_reply)
-    {
+    p->oversized = oversized;
+
+    switch (v) {
+
+    case NGX_HTTP_IMPREST_RESP_REFUSE:
+        /* more replies than commands sent: the server speaks out of turn */
+        ngx_log_error(NGX_LOG_ERR, p->log, 0,
+                      "imprest: redis %V: unsolicited reply", &p->conf->addr);
+        p->unsolicited = 1;
+        return 0;
+
+    case NGX_HTTP_IMPREST_RESP_OVER:
         ngx_log_error(NGX_LOG_ERR, p->log, 0,
                       "imprest: redis %V: discarding a reply over "
                       "max_reply=%uz or %d elements in an array",
                       &p->conf->addr, p->conf->max_reply,
                       NGX_HTTP_IMPREST_REDIS_MAX_ELEMENTS);
-        p->oversized = 1;
-        return -1;
+        break;
+
+    default:
+        break;
     }
 
-    return 1;
-}
-
-
-/*
- * Called for each top-level reply as hiredis starts building it: more
- * replies than commands sent means the server speaks out of turn.
- */
-
-static ngx_int_t
-ngx_http_imprest_redis_solicited(const redisReadTask *task)
-{
-    ngx_http_imprest_redis_peer_t  *p;
-
-    if (task->parent != NULL) {
-        return 1;
+    if (task->parent == NULL) {
+        p->parsed++;
     }
 
-    p = ngx_http_imprest_redis_peer;
-
-    if (p == NULL || p->parsed >= p->sent) {
-        if (p) {
-            ngx_log_error(NGX_LOG_ERR, p->log, 0,
-                          "imprest: redis %V: unsolicited reply",
-                          &p->conf->addr);
-            p->unsolicited = 1;
-        }
-
-        return 0;
-    }
-
-    p->parsed++;
-
-    return 1;
+    return v == NGX_HTTP_IMPREST_RESP_BUILD ? 1 : -1;
 }
 
 

@@ -945,6 +945,35 @@ test_const_eq(void)
 }
 
 
+static void
+test_bearer(void)
+{
+    size_t                len;
+    const unsigned char  *tok, *v;
+
+#define B(lit)  ngx_http_imprest_bearer_parse(S(lit), &tok, &len)
+
+    CHECK(B("Bearer abc") == NGX_HTTP_IMPREST_BEARER_OK && len == 3
+          && memcmp(tok, "abc", 3) == 0);
+    CHECK(B("bEARER    abc") == NGX_HTTP_IMPREST_BEARER_OK && len == 3);
+    CHECK(B("Bearer ") == NGX_HTTP_IMPREST_BEARER_OK && len == 0);
+    CHECK(B("Bearer a b") == NGX_HTTP_IMPREST_BEARER_OK && len == 3);
+    CHECK(B("Bearer") == NGX_HTTP_IMPREST_BEARER_MALFORMED);
+    CHECK(B("Bearer\tabc") == NGX_HTTP_IMPREST_BEARER_MALFORMED);
+    CHECK(B("Bearers abc") == NGX_HTTP_IMPREST_BEARER_DECLINED);
+    CHECK(B("Basic YTpi") == NGX_HTTP_IMPREST_BEARER_DECLINED);
+    CHECK(B("Beare") == NGX_HTTP_IMPREST_BEARER_DECLINED);
+    CHECK(B("") == NGX_HTTP_IMPREST_BEARER_DECLINED);
+    CHECK(B("Bearer\000abc") == NGX_HTTP_IMPREST_BEARER_DECLINED);
+
+    v = (const unsigned char *) "Bearer  x";
+    CHECK(ngx_http_imprest_bearer_parse(v, 9, &tok, &len)
+          == NGX_HTTP_IMPREST_BEARER_OK && tok == v + 8 && len == 1);
+
+#undef B
+}
+
+
 int
 main(void)
 {
@@ -961,6 +990,7 @@ main(void)
     test_scope();
     test_id();
     test_const_eq();
+    test_bearer();
 
     printf("%lu passed, %lu failed\n", ngx_http_imprest_test_passed,
            ngx_http_imprest_test_failed);
