@@ -295,42 +295,36 @@ export HOME=$tmp/chromium
 
 echo "# browser: issuer $issuer, app $redirect_uri, redis 127.0.0.1:$redis_port"
 passed=0 failed=0
-# its own session: stop() ends the driver, chromedriver and chromium at once
-# (and a hung browser cannot hang the suite: timeout ends that group)
-setsid timeout -k 5 "${BROWSER_TIMEOUT:-120}" \
-    "$py" "$repo/t/browser/consent.py" > "$tmp/driver.out" 2>&1 &
-driver_pid=$!
-wait "$driver_pid"
-rc=$?
-driver_pid=
-cat "$tmp/driver.out"
-set -- $(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' \
-         "$tmp/driver.out" | tail -n 1)
-if [ $# -ne 2 ]; then
-    echo "not ok - the browser driver ended without its summary line"
-    set -- 0 1
-fi
-passed=$((passed + $1)) failed=$((failed + $2))
-[ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=$((failed + 1))
+
+# drive NAME SCRIPT SECONDS: runs t/browser/SCRIPT in a session of its own
+# (stop() ends the driver, chromedriver and chromium at once, and a hung
+# browser cannot hang the suite: timeout ends that group), prints its
+# output to $tmp/NAME.out and here, and adds its summary to ours
+drive() {
+    local name=$1 script=$2 limit=$3 rc
+    setsid timeout -k 5 "$limit" "$py" "$repo/t/browser/$script" \
+        > "$tmp/$name.out" 2>&1 &
+    driver_pid=$!
+    wait "$driver_pid"
+    rc=$?
+    driver_pid=
+    cat "$tmp/$name.out"
+    set -- $(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' \
+             "$tmp/$name.out" | tail -n 1)
+    if [ $# -ne 2 ]; then
+        echo "not ok - the $name driver ended without its summary line"
+        set -- 0 1
+    fi
+    passed=$((passed + $1)) failed=$((failed + $2))
+    [ "$rc" -eq 0 ] || [ "$2" -gt 0 ] || failed=$((failed + 1))
+}
+
+drive driver consent.py "${BROWSER_TIMEOUT:-120}"
 
 # issue 9: the portal, roles on the consent page, connected apps
 export BROWSER_PASSWORDS=$passwords BROWSER_DRIVER_PORTS=$driver_ports
 export BROWSER_ORG2=$org2
-setsid timeout -k 5 "${BROWSER_TIMEOUT:-180}" \
-    "$py" "$repo/t/browser/portal.py" > "$tmp/portal.out" 2>&1 &
-driver_pid=$!
-wait "$driver_pid"
-rc=$?
-driver_pid=
-cat "$tmp/portal.out"
-set -- $(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' \
-         "$tmp/portal.out" | tail -n 1)
-if [ $# -ne 2 ]; then
-    echo "not ok - the portal driver ended without its summary line"
-    set -- 0 1
-fi
-passed=$((passed + $1)) failed=$((failed + $2))
-[ "$rc" -eq 0 ] || [ "$2" -gt 0 ] || failed=$((failed + 1))
+drive portal portal.py "${BROWSER_TIMEOUT:-180}"
 
 check() {   # check NAME COMMAND...: ok when COMMAND succeeds
     local name=$1
