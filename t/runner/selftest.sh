@@ -95,6 +95,9 @@ if ! command -v valgrind >/dev/null 2>&1; then
     echo "skipped: no valgrind in PATH (make valgrind installs it)"
 elif ! nm "$TEST_NGINX_BINARY" 2>/dev/null | grep -q ' T ngx_alloc$'; then
     echo "skipped: $TEST_NGINX_BINARY has no symbols (make valgrind's has)"
+elif nm "$TEST_NGINX_BINARY" 2>/dev/null | grep -q ' __asan_init$'; then
+    # make asan's build: AddressSanitizer and memcheck cannot share a process
+    echo "skipped: $TEST_NGINX_BINARY is built with AddressSanitizer"
 else
     if ! prove -I t/inc t/runner/valgrind/pass*.t; then
         echo "selftest: FAILED: a valgrind self-test failed"
