@@ -27,10 +27,10 @@
 typedef struct {
     ngx_atomic_t                    hits;         /* answered from the zone */
     ngx_atomic_t                    misses;       /* asked Redis, may store */
-    ngx_atomic_t                    bypasses;     /* asked Redis, cache unsafe */
+    ngx_atomic_t                    bypasses;     /* asked Redis: unsafe */
     ngx_atomic_t                    coalesced;    /* waited on another miss */
     ngx_atomic_t                    invalidations; /* keys Redis named */
-    ngx_atomic_t                    flushes;      /* a worker's entries, or all */
+    ngx_atomic_t                    flushes;      /* one worker's, or all */
     ngx_atomic_t                    evictions;    /* LRU, to make room */
     ngx_atomic_t                    stores;       /* entries written */
 } ngx_http_imprest_cache_counters_t;
